@@ -1,0 +1,92 @@
+import type { Knex } from 'knex';
+import type { BatchSummary, PersistInput, PersistResult } from '../src/shared/batch.ts';
+
+/**
+ * Stores a batch's events, its rejections and its summary in one transaction.
+ *
+ * Idempotent by construction: events are keyed by (project, id) with ON CONFLICT DO NOTHING, so a
+ * retried attempt after a crash stores nothing twice. A retry after a *committed* attempt would count
+ * every event as a duplicate, so the summary committed with the first attempt is returned instead.
+ */
+export function createPersistActivity(db: Knex) {
+  return async function persistBatch(input: PersistInput): Promise<PersistResult> {
+    return db.transaction(async (trx) => {
+      const earlier = await trx('batches').select('summary').where('id', input.batchId).first();
+      if (earlier) return (earlier.summary as { persist: PersistResult }).persist;
+
+      // First occurrence wins inside a batch, matching what ON CONFLICT does across batches.
+      const seen = new Set<string>();
+      const unique = input.events.filter(({ event }) => !seen.has(event.id) && seen.add(event.id));
+      const storedIds = unique.length === 0 ? [] : await insertEvents(trx, input, unique);
+
+      if (input.rejected.length > 0) {
+        await trx('rejected_events')
+          .insert(
+            input.rejected.map((rejection) => ({
+              project_id: input.projectId,
+              batch_id: input.batchId,
+              event_id: rejection.id,
+              type: rejection.type,
+              reasons: JSON.stringify(rejection.reasons),
+              payload: JSON.stringify(rejection.payload),
+            })),
+          )
+          .onConflict(['project_id', 'batch_id', 'event_id'])
+          .ignore();
+      }
+
+      const result: PersistResult = {
+        stored: storedIds.length,
+        duplicates: input.events.length - storedIds.length,
+        storedIds,
+      };
+      const summary: Omit<BatchSummary, 'batchId'> & { persist: PersistResult } = {
+        received: input.events.length + input.rejected.length,
+        invalid: input.rejected.length,
+        duplicates: result.duplicates,
+        stored: result.stored,
+        rejected: input.rejected.map(({ id, type, reasons }) => ({ id, type, reasons })),
+        persist: result,
+      };
+      await trx('batches').insert({
+        id: input.batchId,
+        project_id: input.projectId,
+        workflow_id: input.workflowId,
+        received_at: input.receivedAt,
+        summary: JSON.stringify(summary),
+      });
+      return result;
+    });
+  };
+}
+
+/** One round trip for the whole batch: `unnest` turns column arrays into rows (bulk insert). */
+async function insertEvents(trx: Knex.Transaction, input: PersistInput, rows: PersistInput['events']) {
+  const column = <T>(pick: (row: PersistInput['events'][number]) => T) => rows.map(pick);
+  const result = await trx.raw(
+    `INSERT INTO events (project_id, batch_id, received_at, sent_at, id, type, user_id, anonymous_id,
+                         timestamp, original_timestamp, properties, context, enrichment)
+     SELECT ?::uuid, ?, ?::timestamptz, ?::timestamptz, u.*
+       FROM unnest(?::text[], ?::text[], ?::text[], ?::text[], ?::timestamptz[], ?::timestamptz[],
+                   ?::jsonb[], ?::jsonb[], ?::jsonb[])
+         AS u(id, type, user_id, anonymous_id, timestamp, original_timestamp, properties, context, enrichment)
+     ON CONFLICT (project_id, id) DO NOTHING
+     RETURNING id`,
+    [
+      input.projectId,
+      input.batchId,
+      input.receivedAt,
+      input.sentAt ?? null,
+      column(({ event }) => event.id),
+      column(({ event }) => event.type),
+      column(({ event }) => event.user_id ?? null),
+      column(({ event }) => event.anonymous_id ?? null),
+      column(({ enrichment }) => enrichment.timestamp),
+      column(({ event }) => event.timestamp ?? null),
+      column(({ event }) => JSON.stringify(event.properties ?? {})),
+      column(({ event }) => JSON.stringify(event.context ?? {})),
+      column(({ enrichment }) => JSON.stringify({ ...input.client, ...(enrichment.urls ? { urls: enrichment.urls } : {}) })),
+    ] as unknown as readonly Knex.RawBinding[],
+  );
+  return (result.rows as Array<{ id: string }>).map((row) => row.id);
+}

@@ -1,0 +1,114 @@
+// Every setting EventFlow reads from the environment, parsed once at boot into one typed object.
+// Nothing else in the code base reads process.env, so this file is the full list of knobs.
+
+export interface EventFlowConfig {
+  /** Postgres connection string; when absent the dev launcher starts an embedded server and sets it. */
+  databaseUrl: string;
+  databasePoolSize: number;
+  temporal: {
+    address: string;
+    namespace: string;
+    taskQueue: string;
+  };
+  api: {
+    host: string;
+    port: number;
+    /** Fixed instance-admin key (automation); otherwise the launcher generates and keeps one. */
+    adminKey: string | undefined;
+    /** Trust X-Forwarded-For for the client IP; only safe behind a proxy that sets it. */
+    trustProxy: boolean;
+  };
+  worker: {
+    metricsPort: number;
+    maxConcurrentActivities: number;
+    maxConcurrentWorkflowTasks: number;
+  };
+  webhooks: {
+    /** Delay before each retry, in seconds; the attempt count is this list's length plus one. */
+    retryScheduleSeconds: number[];
+    attemptTimeoutMs: number;
+    /** Hosts or CIDRs that may be targeted although they are private (SSRF guard). */
+    allowedPrivateTargets: string[];
+    deadLetterRetentionSeconds: number;
+    disableAfterFailingSeconds: number;
+    secretRotationGraceSeconds: number;
+    deliveryConcurrency: number;
+  };
+  smtp: {
+    url: string | undefined;
+    from: string;
+  };
+  logLevel: string;
+  otlpEndpoint: string | undefined;
+}
+
+type Env = Record<string, string | undefined>;
+
+export class ConfigError extends Error {}
+
+function integer(env: Env, name: string, fallback: number, min = 0): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min) {
+    throw new ConfigError(`${name} must be an integer >= ${min}, got "${raw}"`);
+  }
+  return value;
+}
+
+function list(env: Env, name: string, fallback: string[]): string[] {
+  const raw = env[name];
+  if (raw === undefined || raw.trim() === '') return fallback;
+  return raw.split(',').map((item) => item.trim()).filter(Boolean);
+}
+
+function secondsList(env: Env, name: string, fallback: number[]): number[] {
+  const values = list(env, name, fallback.map(String)).map(Number);
+  if (values.some((value) => !Number.isFinite(value) || value < 0)) {
+    throw new ConfigError(`${name} must be a comma-separated list of non-negative seconds`);
+  }
+  return values;
+}
+
+// Modelled on the Standard Webhooks schedule: immediately, then 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h.
+export const DEFAULT_RETRY_SCHEDULE_SECONDS = [5, 300, 1800, 7200, 18000, 36000, 36000];
+
+export function loadConfig(env: Env = process.env): EventFlowConfig {
+  const databaseUrl = env.DATABASE_URL;
+  if (!databaseUrl) throw new ConfigError('DATABASE_URL is required');
+  return {
+    databaseUrl,
+    databasePoolSize: integer(env, 'DATABASE_POOL_SIZE', 10, 1),
+    temporal: {
+      address: env.TEMPORAL_ADDRESS || '127.0.0.1:7233',
+      namespace: env.TEMPORAL_NAMESPACE || 'default',
+      taskQueue: env.TEMPORAL_TASK_QUEUE || 'eventflow',
+    },
+    api: {
+      host: env.HOST || '0.0.0.0',
+      port: integer(env, 'PORT', 3000),
+      adminKey: env.EVENTFLOW_ADMIN_KEY || undefined,
+      trustProxy: env.TRUST_PROXY === 'true' || env.TRUST_PROXY === '1',
+    },
+    worker: {
+      metricsPort: integer(env, 'WORKER_METRICS_PORT', 9464),
+      maxConcurrentActivities: integer(env, 'WORKER_MAX_CONCURRENT_ACTIVITIES', 100, 1),
+      maxConcurrentWorkflowTasks: integer(env, 'WORKER_MAX_CONCURRENT_WORKFLOW_TASKS', 40, 2),
+    },
+    webhooks: {
+      retryScheduleSeconds: secondsList(env, 'WEBHOOK_RETRY_SCHEDULE', DEFAULT_RETRY_SCHEDULE_SECONDS),
+      attemptTimeoutMs: integer(env, 'WEBHOOK_TIMEOUT_MS', 15_000, 1),
+      allowedPrivateTargets: list(env, 'WEBHOOK_ALLOWED_PRIVATE_TARGETS', []),
+      deadLetterRetentionSeconds: integer(env, 'DEAD_LETTER_RETENTION_SECONDS', 7 * 24 * 3600, 1),
+      disableAfterFailingSeconds: integer(env, 'WEBHOOK_DISABLE_AFTER_SECONDS', 5 * 24 * 3600, 1),
+      secretRotationGraceSeconds: integer(env, 'WEBHOOK_SECRET_GRACE_SECONDS', 24 * 3600, 0),
+      deliveryConcurrency: integer(env, 'WEBHOOK_DELIVERY_CONCURRENCY', 64, 1),
+    },
+    smtp: {
+      url: env.SMTP_URL || undefined,
+      from: env.SMTP_FROM || 'EventFlow <eventflow@localhost>',
+    },
+    logLevel: env.LOG_LEVEL || 'info',
+    otlpEndpoint: env.OTEL_EXPORTER_OTLP_ENDPOINT || undefined,
+  };
+}

@@ -1,0 +1,107 @@
+// The data that crosses the API → workflow → activity boundaries. Types only: workflow code imports
+// this file, so it must never gain a runtime dependency.
+
+/** One event as accepted by the API: structurally valid, with its id assigned. */
+export interface IngestEvent {
+  id: string;
+  type: string;
+  user_id?: string;
+  anonymous_id?: string;
+  /** ISO-8601 as sent by the client (its clock). */
+  timestamp?: string;
+  properties?: Record<string, unknown>;
+  context?: Record<string, unknown>;
+}
+
+/** What the API saw of the caller, for enrichment. */
+export interface ClientInfo {
+  ip?: string;
+  userAgent?: string;
+}
+
+/** Input of the per-batch workflow: the only place event bodies are written to history. */
+export interface BatchInput {
+  batchId: string;
+  projectId: string;
+  /** ISO-8601, the API's clock when the request arrived. */
+  receivedAt: string;
+  /** ISO-8601, the client's clock when it sent the batch (for clock-skew correction). */
+  sentAt?: string;
+  client: ClientInfo;
+  events: IngestEvent[];
+}
+
+export interface FieldError {
+  field: string;
+  message: string;
+}
+
+export interface Rejection {
+  index: number;
+  id: string;
+  type: string;
+  reasons: FieldError[];
+}
+
+export interface ValidationResult {
+  /** Events that failed their type's JSON Schema; indexes refer to BatchInput.events. */
+  rejected: Rejection[];
+}
+
+export interface ParsedUrl {
+  host: string;
+  path: string;
+  utm?: Partial<Record<'source' | 'medium' | 'campaign' | 'term' | 'content', string>>;
+}
+
+export interface ClientEnrichment {
+  ip?: string;
+  user_agent?: string;
+  browser?: string;
+  os?: string;
+  device_type?: string;
+}
+
+/** Per-event enrichment; kept small because it is written to history once. */
+export interface EventEnrichment {
+  /** Clock-skew corrected event time (ISO-8601). */
+  timestamp: string;
+  /** URL-like properties parsed, keyed by property name. */
+  urls?: Record<string, ParsedUrl>;
+}
+
+export interface EnrichmentResult {
+  client: ClientEnrichment;
+  /** Aligned with BatchInput.events. */
+  events: EventEnrichment[];
+}
+
+export interface PersistInput {
+  batchId: string;
+  workflowId: string;
+  projectId: string;
+  receivedAt: string;
+  sentAt?: string;
+  client: ClientEnrichment;
+  /** Events that passed validation, each with its enrichment. */
+  events: Array<{ event: IngestEvent; enrichment: EventEnrichment }>;
+  rejected: Array<Rejection & { payload: IngestEvent }>;
+}
+
+export interface PersistResult {
+  stored: number;
+  duplicates: number;
+  /** Ids actually inserted by this batch: the events downstream delivery works on. */
+  storedIds: string[];
+}
+
+export interface BatchSummary {
+  batchId: string;
+  received: number;
+  invalid: number;
+  duplicates: number;
+  stored: number;
+  rejected: Array<{ id: string; type: string; reasons: FieldError[] }>;
+  /** First-attempt outcome of webhook and email deliveries for the stored events. */
+  deliveries?: { targets: number; delivered: number; handedOff: number };
+}

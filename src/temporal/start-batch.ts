@@ -1,0 +1,32 @@
+import { type Client, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
+import { WorkflowIdConflictPolicy, WorkflowIdReusePolicy } from '@temporalio/common';
+import type { BatchInput } from '../shared/batch.ts';
+import { BATCH_WORKFLOW, batchWorkflowId } from './names.ts';
+import { BATCH_ID, EVENTFLOW_STATUS, PROJECT_ID } from '../../workflows/search-attributes.ts';
+
+/**
+ * Starts the batch's workflow and resolves once the server has durably recorded it: this is the moment
+ * the API may answer 202. The id is the batch id, so a client retrying the same batch id (Idempotency-Key)
+ * attaches to the existing run instead of processing the batch twice.
+ */
+export async function startBatchWorkflow(client: Client, taskQueue: string, input: BatchInput): Promise<string> {
+  const workflowId = batchWorkflowId(input.batchId);
+  try {
+    await client.workflow.start(BATCH_WORKFLOW, {
+      taskQueue,
+      workflowId,
+      args: [input],
+      workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
+      workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+      typedSearchAttributes: [
+        { key: PROJECT_ID, value: input.projectId },
+        { key: BATCH_ID, value: input.batchId },
+        { key: EVENTFLOW_STATUS, value: 'processing' },
+      ],
+    });
+  } catch (error) {
+    // A finished run with this id means the batch was already accepted and processed.
+    if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
+  }
+  return workflowId;
+}
