@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import type { BatchSummary, PersistInput, PersistResult } from '../src/shared/batch.ts';
+import { annotateBatch } from '../src/telemetry/spans.ts';
 
 /**
  * Stores a batch's events, its rejections and its summary in one transaction.
@@ -10,6 +11,7 @@ import type { BatchSummary, PersistInput, PersistResult } from '../src/shared/ba
  */
 export function createPersistActivity(db: Knex) {
   return async function persistBatch(input: PersistInput): Promise<PersistResult> {
+    annotateBatch(input.batchId, [...input.events.map(({ event }) => event.id), ...input.rejected.map(({ id }) => id)]);
     return db.transaction(async (trx) => {
       const earlier = await trx('batches').select('summary').where('id', input.batchId).first();
       if (earlier) return (earlier.summary as { persist: PersistResult }).persist;

@@ -2,6 +2,7 @@ import type { Knex } from 'knex';
 import type { ValidateFunction } from 'ajv';
 import type { IngestEvent, ValidationResult } from '../src/shared/batch.ts';
 import { compileUserSchema, createSchemaCompiler, toFieldErrors } from '../src/schemas/json-schema.ts';
+import { recordEventsRejected } from '../src/telemetry/metrics.ts';
 
 export interface ValidateInput {
   projectId: string;
@@ -49,6 +50,7 @@ export function createValidateActivity(db: Knex) {
       if (!validate || validate(event.properties ?? {})) return;
       rejected.push({ index, id: event.id, type: event.type, reasons: toFieldErrors(validate.errors, 'properties') });
     });
+    recordEventsRejected('schema_validation', rejected.length);
     return { rejected };
   };
 }

@@ -1,0 +1,111 @@
+import type { Knex } from 'knex';
+import type { DeliveryChannel } from '../src/shared/delivery.ts';
+import { matchesEventType } from '../src/webhooks/filters.ts';
+import type { DeliveryTarget, EmailTarget, StoredEvent, WebhookTarget } from './deliver-once.ts';
+
+// Reads the delivery activities need; writes to the attempt log and endpoint state live in
+// src/webhooks/queries.ts, shared with the API.
+
+const EVENT_COLUMNS = [
+  'id', 'type', 'user_id', 'anonymous_id', 'timestamp', 'received_at', 'properties', 'context', 'enrichment',
+];
+
+export async function loadEvents(db: Knex, projectId: string, ids: string[]): Promise<StoredEvent[]> {
+  const rows = await db('events').select(EVENT_COLUMNS).where('project_id', projectId).whereIn('id', ids);
+  return rows.map((row) => ({
+    ...row,
+    timestamp: new Date(row.timestamp).toISOString(),
+    received_at: new Date(row.received_at).toISOString(),
+  }));
+}
+
+interface EndpointRow {
+  id: string;
+  url: string;
+  event_types: string[];
+  headers: Record<string, string>;
+  retry_schedule: number[] | null;
+  secret: string;
+  previous_secret: string | null;
+  previous_secret_expires_at: Date | null;
+  failing_since: Date | null;
+}
+
+interface RuleRow {
+  id: string;
+  event_types: string[];
+  recipients: string[];
+  recipient_property: string | null;
+  subject_template: string;
+  body_template: string;
+}
+
+function webhookTarget(row: EndpointRow, now: Date): WebhookTarget {
+  const previousValid = row.previous_secret && row.previous_secret_expires_at && row.previous_secret_expires_at > now;
+  return {
+    channel: 'webhook',
+    id: row.id,
+    url: row.url,
+    headers: row.headers ?? {},
+    secrets: previousValid ? [row.secret, row.previous_secret as string] : [row.secret],
+    retrySchedule: row.retry_schedule,
+    failingSince: row.failing_since,
+    matches: (type) => matchesEventType(row.event_types, type),
+  };
+}
+
+function emailTarget(row: RuleRow): EmailTarget {
+  return {
+    channel: 'email',
+    id: row.id,
+    recipients: row.recipients,
+    recipientProperty: row.recipient_property,
+    subjectTemplate: row.subject_template,
+    bodyTemplate: row.body_template,
+    retrySchedule: null,
+    matches: (type) => matchesEventType(row.event_types, type),
+  };
+}
+
+/** Enabled endpoints and rules of the project that match at least one of the given event types. */
+export async function enabledTargetsFor(db: Knex, projectId: string, types: string[]): Promise<DeliveryTarget[]> {
+  const [endpoints, rules] = await Promise.all([
+    db('webhook_endpoints').where({ project_id: projectId, enabled: true }) as Promise<EndpointRow[]>,
+    db('notification_rules').where({ project_id: projectId, enabled: true }) as Promise<RuleRow[]>,
+  ]);
+  const now = new Date();
+  const targets: DeliveryTarget[] = [...endpoints.map((row) => webhookTarget(row, now)), ...rules.map(emailTarget)];
+  return targets.filter((target) => types.some((type) => target.matches(type)));
+}
+
+/** A target by id whether enabled or not: an operator's replay is an explicit decision to send. */
+export async function loadTarget(
+  db: Knex,
+  projectId: string,
+  channel: DeliveryChannel,
+  targetId: string,
+): Promise<DeliveryTarget | undefined> {
+  if (channel === 'webhook') {
+    const row: EndpointRow | undefined = await db('webhook_endpoints').where({ project_id: projectId, id: targetId }).first();
+    return row && webhookTarget(row, new Date());
+  }
+  const row: RuleRow | undefined = await db('notification_rules').where({ project_id: projectId, id: targetId }).first();
+  return row && emailTarget(row);
+}
+
+export interface AttemptLogEntry {
+  attempt: number;
+  attempted_at: string;
+  status_code: number | null;
+  duration_ms: number;
+  response_excerpt: string | null;
+  error: string | null;
+  outcome: string;
+}
+
+export async function attemptsOf(db: Knex, projectId: string, deliveryId: string): Promise<AttemptLogEntry[]> {
+  return db('delivery_attempts')
+    .select('attempt', 'attempted_at', 'status_code', 'duration_ms', 'response_excerpt', 'error', 'outcome')
+    .where({ project_id: projectId, delivery_id: deliveryId })
+    .orderBy('id');
+}

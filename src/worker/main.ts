@@ -1,0 +1,46 @@
+import { NativeConnection, Runtime, makeTelemetryFilterString } from '@temporalio/worker';
+import { loadConfig } from '../config.ts';
+import { createDatabase } from '../db/connection.ts';
+import { createLogger } from '../logging.ts';
+import { trackDeadLetters } from '../telemetry/metrics.ts';
+import { temporalLogger } from '../telemetry/temporal-logger.ts';
+import { startWorkerMetricsServer } from '../telemetry/worker-metrics-server.ts';
+import { createEventFlowWorker } from './create-worker.ts';
+
+const config = loadConfig();
+const log = createLogger('eventflow-worker', config.logLevel);
+const { metricsPort, temporalMetricsPort } = config.worker;
+const temporalMetricsAddress = temporalMetricsPort > 0 ? `127.0.0.1:${temporalMetricsPort}` : undefined;
+
+// Once per process, before any connection: SDK logs become our JSON lines (with workflowId,
+// activityType, … as fields), and the SDK's own metrics are exposed for /metrics to pass on.
+Runtime.install({
+  logger: temporalLogger(log),
+  telemetryOptions: {
+    logging: { filter: makeTelemetryFilterString({ core: 'WARN' }), forward: {} },
+    ...(temporalMetricsAddress ? { metrics: { prometheus: { bindAddress: temporalMetricsAddress } } } : {}),
+  },
+});
+
+const db = createDatabase(config.databaseUrl, config.databasePoolSize);
+trackDeadLetters(db);
+const metricsServer =
+  metricsPort > 0
+    ? await startWorkerMetricsServer({
+        port: metricsPort,
+        temporalMetricsUrl: temporalMetricsAddress && `http://${temporalMetricsAddress}/metrics`,
+      })
+    : undefined;
+const connection = await NativeConnection.connect({ address: config.temporal.address });
+const worker = await createEventFlowWorker({ config, db, connection });
+
+// Worker.run() handles SIGINT/SIGTERM itself: it stops polling, lets running tasks finish, then resolves.
+log.info({ taskQueue: config.temporal.taskQueue, namespace: config.temporal.namespace, metricsPort }, 'worker started');
+try {
+  await worker.run();
+} finally {
+  metricsServer?.close();
+  await connection.close();
+  await db.destroy();
+  log.info('worker stopped');
+}

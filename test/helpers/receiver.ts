@@ -1,0 +1,45 @@
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export interface ReceivedRequest {
+  at: number;
+  headers: IncomingHttpHeaders;
+  body: string;
+}
+
+/** Decides the answer to the n-th request (1-based). */
+export type Responder = (n: number, request: ReceivedRequest) => { status: number; headers?: Record<string, string>; body?: string };
+
+export interface Receiver {
+  url: string;
+  requests: ReceivedRequest[];
+  respondWith(responder: Responder): void;
+  close(): Promise<void>;
+}
+
+/** A real HTTP webhook receiver on 127.0.0.1 that records every request it gets. */
+export async function startReceiver(responder: Responder = () => ({ status: 200 })): Promise<Receiver> {
+  const requests: ReceivedRequest[] = [];
+  let respond = responder;
+  const server: Server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      const request = { at: Date.now(), headers: req.headers, body: Buffer.concat(chunks).toString('utf8') };
+      requests.push(request);
+      const answer = respond(requests.length, request);
+      res.writeHead(answer.status, answer.headers ?? {});
+      res.end(answer.body ?? '');
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}/hook`,
+    requests,
+    respondWith(next) {
+      respond = next;
+    },
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
+}

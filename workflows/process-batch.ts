@@ -1,0 +1,73 @@
+import { proxyActivities, proxyLocalActivities, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import type { Activities } from '../activities/index.ts';
+import type { BatchInput, BatchSummary, PersistInput } from '../src/shared/batch.ts';
+import { EVENTFLOW_STATUS } from './search-attributes.ts';
+
+// Validation and enrichment are short and retry-safe, so they run as local activities: their inputs
+// (the event bodies) are not written to history a second time; only their small results are.
+const { validateBatch, enrichBatch } = proxyLocalActivities<Activities>({
+  startToCloseTimeout: '30s',
+  retry: { initialInterval: '200ms', backoffCoefficient: 2, maximumInterval: '10s' },
+});
+
+// Persisting is the side effect that must happen exactly once; it is an ordinary activity so each
+// attempt is recorded, and it is idempotent so retries after a crash are harmless.
+// A 2,000-event insert takes well under a second; the bound is what a crashed worker costs in delay.
+const { persistBatch } = proxyActivities<Activities>({
+  startToCloseTimeout: '15s',
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m' },
+});
+
+// First attempt of every delivery, inline and cheap. Failures leave with their own durable workflow,
+// so this activity only needs retries for infrastructure trouble (database, Temporal); the heartbeat
+// timeout notices a dead worker long before the start-to-close bound.
+const { dispatchDeliveries } = proxyActivities<Activities>({
+  startToCloseTimeout: '10m',
+  heartbeatTimeout: '20s',
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m' },
+});
+
+/** One run per accepted batch: validate → enrich → persist → dispatch. Its result is the batch's summary. */
+export async function processBatch(input: BatchInput): Promise<BatchSummary> {
+  const { rejected } = await validateBatch({
+    projectId: input.projectId,
+    events: input.events.map(({ id, type, properties }) => ({ id, type, properties })),
+  });
+  const enrichment = await enrichBatch({
+    receivedAt: input.receivedAt,
+    sentAt: input.sentAt,
+    client: input.client,
+    events: input.events,
+  });
+
+  const rejectedIndexes = new Set(rejected.map((rejection) => rejection.index));
+  const persistInput: PersistInput = {
+    batchId: input.batchId,
+    workflowId: workflowInfo().workflowId,
+    projectId: input.projectId,
+    receivedAt: input.receivedAt,
+    sentAt: input.sentAt,
+    client: enrichment.client,
+    events: input.events
+      .map((event, index) => ({ event, enrichment: enrichment.events[index] }))
+      .filter((_, index) => !rejectedIndexes.has(index)),
+    rejected: rejected.map((rejection) => ({ ...rejection, payload: input.events[rejection.index] })),
+  };
+  const persisted = await persistBatch(persistInput);
+  const deliveries = await dispatchDeliveries({
+    projectId: input.projectId,
+    batchId: input.batchId,
+    eventIds: persisted.storedIds,
+  });
+
+  upsertSearchAttributes([{ key: EVENTFLOW_STATUS, value: rejected.length > 0 ? 'stored_with_rejections' : 'stored' }]);
+  return {
+    batchId: input.batchId,
+    received: input.events.length,
+    invalid: rejected.length,
+    duplicates: persisted.duplicates,
+    stored: persisted.stored,
+    rejected: rejected.map(({ id, type, reasons }) => ({ id, type, reasons })),
+    deliveries,
+  };
+}
