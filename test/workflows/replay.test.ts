@@ -1,0 +1,91 @@
+import { before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { historyFromJSON } from '@temporalio/common/lib/proto-utils.js';
+import { Worker } from '@temporalio/worker';
+import type { BatchInput } from '../../src/shared/batch.ts';
+import { deliveryWorkflowId } from '../../src/shared/delivery.ts';
+import { startBatchWorkflow } from '../../src/temporal/start-batch.ts';
+import { workerSinks } from '../../src/telemetry/temporal.ts';
+import { generateSecret } from '../../src/webhooks/signing.ts';
+import { createTestProject, waitFor } from '../helpers/projects.ts';
+import { startReceiver } from '../helpers/receiver.ts';
+import { sharedWorkflowBundle, startTestWorker, testConfig } from '../helpers/worker.ts';
+
+// Recorded histories of real runs, committed so that a workflow change which would break runs already
+// in flight (non-determinism) fails CI. Re-record deliberately, after such a change has been made safe
+// (patched), with: RECORD_HISTORIES=1 ./scripts/test.sh test/workflows/replay.test.ts
+const run = promisify(execFile);
+const FIXTURES = fileURLToPath(new URL('../fixtures/histories/', import.meta.url));
+
+async function recordFixtures(): Promise<void> {
+  const stack = await startTestWorker(testConfig({ WEBHOOK_RETRY_SCHEDULE: '1', DEAD_LETTER_RETENTION_SECONDS: '600' }));
+  const receiver = await startReceiver((n) => (n <= 2 ? { status: 500, body: 'down' } : { status: 200 }));
+  try {
+    const projectId = await createTestProject(stack.db, 'replay');
+    const endpointId = randomUUID();
+    await stack.db('webhook_endpoints').insert({ id: endpointId, project_id: projectId, url: receiver.url, event_types: ['*'], secret: generateSecret() });
+    await stack.db('event_schemas').insert({ project_id: projectId, event_type: 'purchase', version: 1, schema: JSON.stringify({ type: 'object', required: ['amount'] }) });
+    const input: BatchInput = {
+      batchId: randomUUID(),
+      projectId,
+      receivedAt: new Date().toISOString(),
+      sentAt: new Date().toISOString(),
+      client: { ip: '192.0.2.1', userAgent: 'curl/8.0' },
+      events: [
+        { id: randomUUID(), type: 'purchase', properties: { amount: 1 } },
+        { id: randomUUID(), type: 'purchase', properties: {} },
+      ],
+    };
+    const batchWorkflowId = await startBatchWorkflow(stack.client, stack.config.temporal.taskQueue, input);
+    await stack.client.workflow.getHandle(batchWorkflowId).result();
+    // Two failures (inline attempt and one retry) park it; the replay then delivers.
+    const deliveryId = deliveryWorkflowId({ channel: 'webhook', targetId: endpointId, eventId: input.events[0].id });
+    await waitFor(async () => (await stack.db('deliveries').where({ workflow_id: deliveryId, status: 'dead_lettered' }).first()) ?? undefined);
+    await stack.client.workflow.getHandle(deliveryId).signal('replay', {});
+    await stack.client.workflow.getHandle(deliveryId).result();
+
+    // The CLI's JSON export is the format operators use too (`temporal workflow show -o json`).
+    for (const [name, workflowId] of [['process-batch', batchWorkflowId], ['delivery-replayed', deliveryId]]) {
+      const { stdout } = await run(process.env.TEMPORAL_CLI_PATH ?? 'temporal', [
+        'workflow', 'show', '--workflow-id', workflowId, '--output', 'json',
+        '--address', stack.config.temporal.address, '--namespace', stack.config.temporal.namespace,
+      ]);
+      await writeFile(`${FIXTURES}${name}.json`, stdout);
+    }
+  } finally {
+    await receiver.close();
+    await stack.stop();
+  }
+}
+
+describe('replaying recorded workflow histories', () => {
+  before(async () => {
+    if (process.env.RECORD_HISTORIES === '1') await recordFixtures();
+  });
+
+  test('every committed history replays without non-determinism against the current workflow code', async () => {
+    const files = (await readdir(FIXTURES)).filter((file) => file.endsWith('.json'));
+    assert.ok(files.length >= 2, 'recorded histories are missing');
+    const histories = await Promise.all(
+      files.map(async (file) => ({
+        workflowId: file,
+        history: historyFromJSON(JSON.parse(await readFile(`${FIXTURES}${file}`, 'utf8'))),
+      })),
+    );
+    const results = Worker.runReplayHistories(
+      { workflowBundle: await sharedWorkflowBundle(), sinks: workerSinks() },
+      histories,
+    );
+    const failures: string[] = [];
+    for await (const result of results) {
+      if (result.error) failures.push(`${result.workflowId}: ${result.error.message}`);
+    }
+    assert.deepEqual(failures, []);
+  });
+});
+
