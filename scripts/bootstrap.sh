@@ -69,7 +69,10 @@ ensure_npm_dependencies() {
   want="$( (cat "$EVENTFLOW_ROOT/package-lock.json"; node --version) | sha256sum | cut -d' ' -f1)"
   if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then return; fi
   log "installing npm dependencies"
-  (cd "$EVENTFLOW_ROOT" && npm ci --no-audit --no-fund --loglevel=error)
+  # Not `npm ci`: the lock file lacks the other platforms' optional binaries (@swc/core-darwin-…), which
+  # the registry reachable here does not serve, so ci's completeness check refuses it. `install
+  # --no-save` installs the locked versions and leaves package-lock.json untouched.
+  (cd "$EVENTFLOW_ROOT" && npm install --no-save --no-audit --no-fund --loglevel=error)
   echo "$want" >"$stamp"
 }
 

@@ -1,8 +1,9 @@
 import type { Connection } from '@temporalio/client';
 // @temporalio/proto is CommonJS whose exports Node cannot name statically: import the default.
 import proto from '@temporalio/proto';
+import type { temporal } from '@temporalio/proto';
 
-const { temporal } = proto;
+const { IndexedValueType } = proto.temporal.api.enums.v1;
 
 // Custom search attributes that make EventFlow's runs filterable in the Temporal Web UI, e.g.
 // `EventFlowStatus="dead_lettered" AND EndpointId="…"`. All Keyword: SQLite visibility (dev server)
@@ -27,7 +28,7 @@ export async function ensureSearchAttributes(connection: Connection, namespace: 
   if (missing.length === 0) return;
   const searchAttributes: Record<string, temporal.api.enums.v1.IndexedValueType> = {};
   for (const { name } of missing) {
-    searchAttributes[name] = temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD;
+    searchAttributes[name] = IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD;
   }
   try {
     await connection.operatorService.addSearchAttributes({ namespace, searchAttributes });

@@ -1,0 +1,231 @@
+// The dev launcher (`./scripts/dev.sh`): starts every backing service the environment does not
+// provide, migrates, then runs the API and the worker until Ctrl-C. State lives in .data/, so a second
+// run resumes where the first stopped.
+import { randomBytes } from 'node:crypto';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { createDatabase, migrateToLatest } from '../db/connection.ts';
+import { createLogger } from '../logging.ts';
+import { readDevEnv, REPO_ROOT } from './dev-env.ts';
+import { startEmbeddedPostgres } from './embedded-postgres.ts';
+import { startJaeger } from './jaeger.ts';
+import { settleAll, startManagedProcess, waitUntil, type ManagedProcess } from './process.ts';
+import { startSmtpCatcher } from './smtp-catcher.ts';
+import { claimStackLock, type StackLock } from './stack-lock.ts';
+import { startTemporalDevServer } from './temporal-server.ts';
+
+const DATA_DIR = join(REPO_ROOT, '.data');
+// Postgres on 54329, not 5432: a system Postgres may already hold that.
+const DEV_PORTS = { postgres: 54329, temporal: 7233, temporalUi: 8233, smtp: 1025, inbox: 1080 };
+const TELEMETRY_PRELOAD = './src/telemetry/instrumentation.ts';
+// The API and worker get this long to finish in-flight work before they are killed.
+const SERVICE_STOP_GRACE_MS = 15_000;
+
+interface Running {
+  stop(): Promise<unknown>;
+  exited?: Promise<unknown>;
+}
+
+// Stopped in this order: the API and worker before what they depend on, Postgres last.
+const STOP_ORDER = [['api', 'worker'], ['temporal'], ['jaeger'], ['smtp'], ['postgres']] as const;
+type ServiceName = (typeof STOP_ORDER)[number][number];
+
+const { provided, config } = readDevEnv();
+const log = createLogger('dev-stack', config.logLevel);
+const running = new Map<ServiceName, Running>();
+let stopping: Promise<never> | undefined;
+let lock: StackLock | undefined;
+
+function shutdown(exitCode: number, reason: string): Promise<never> {
+  stopping ??= (async () => {
+    log.info({ reason }, 'stopping the stack');
+    for (const group of STOP_ORDER) {
+      await Promise.all(
+        group.map(async (name) => {
+          const service = running.get(name);
+          if (!service) return;
+          try {
+            await service.stop();
+            log.info({ component: name }, 'stopped');
+          } catch (error) {
+            log.error({ err: error, component: name }, 'failed to stop cleanly');
+          }
+        }),
+      );
+    }
+    await lock?.release();
+    process.exit(exitCode);
+  })();
+  return stopping;
+}
+
+/** Tracks a started service; one that finishes starting after shutdown began is stopped at once. */
+async function register(name: ServiceName, service: Running): Promise<void> {
+  if (stopping) {
+    await service.stop();
+    return;
+  }
+  running.set(name, service);
+  void service.exited?.then(() => {
+    if (!stopping) {
+      log.error({ component: name }, 'exited unexpectedly');
+      void shutdown(1, `${name} exited`);
+    }
+  });
+}
+
+async function launch<T extends Running | undefined>(name: ServiceName, start: () => Promise<T>): Promise<T> {
+  const startedAt = performance.now();
+  const service = await start();
+  if (service) {
+    log.info({ component: name, ms: Math.round(performance.now() - startedAt) }, 'started');
+    await register(name, service);
+  }
+  return service;
+}
+
+/** Starts, side by side, each backing service the environment does not provide. */
+async function startInfrastructure() {
+  const [postgres, temporal, jaeger, smtp] = await settleAll([
+    provided.databaseUrl
+      ? undefined
+      : launch('postgres', () =>
+          startEmbeddedPostgres({ dataDir: join(DATA_DIR, 'postgres'), port: DEV_PORTS.postgres, logger: log.child({ component: 'postgres' }) }),
+        ),
+    provided.temporalAddress
+      ? undefined
+      : launch('temporal', () =>
+          startTemporalDevServer({
+            dbFile: join(DATA_DIR, 'temporal.db'),
+            port: DEV_PORTS.temporal,
+            uiPort: DEV_PORTS.temporalUi,
+            namespace: config.temporal.namespace,
+            logger: log.child({ component: 'temporal' }),
+          }),
+        ),
+    provided.otlpEndpoint ? undefined : launch('jaeger', () => startJaeger({ logger: log.child({ component: 'jaeger' }) })),
+    provided.smtpUrl
+      ? undefined
+      : launch('smtp', () => startSmtpCatcher({ smtpPort: DEV_PORTS.smtp, httpPort: DEV_PORTS.inbox })),
+  ] as const);
+  return { postgres, temporal, jaeger, smtp };
+}
+
+/** EVENTFLOW_ADMIN_KEY, or one generated on the first run and kept so restarts keep it. */
+async function adminKey(): Promise<string> {
+  if (provided.adminKey) return provided.adminKey;
+  const file = join(DATA_DIR, 'admin-key');
+  try {
+    return (await readFile(file, 'utf8')).trim();
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+  }
+  const key = `efk_admin_${randomBytes(32).toString('base64url')}`;
+  await writeFile(file, `${key}\n`, { mode: 0o600, flag: 'wx' });
+  return key;
+}
+
+async function migrate(databaseUrl: string): Promise<void> {
+  const db = createDatabase(databaseUrl, 1);
+  try {
+    const applied = await migrateToLatest(db);
+    log.info({ applied }, applied.length ? 'migrations applied' : 'database schema up to date');
+  } finally {
+    await db.destroy();
+  }
+}
+
+function startService(name: 'api' | 'worker', entry: string, env: Record<string, string>): ManagedProcess {
+  // The telemetry preload must load before the application's http, koa and pg modules to patch them.
+  const service = startManagedProcess(process.execPath, ['--import', TELEMETRY_PRELOAD, entry], {
+    cwd: REPO_ROOT,
+    env: { ...env, OTEL_SERVICE_NAME: `eventflow-${name}` },
+    logger: log.child({ component: name }),
+    // They log structured JSON already.
+    inheritOutput: true,
+  });
+  void register(name, { stop: () => service.stop('SIGTERM', SERVICE_STOP_GRACE_MS), exited: service.exited });
+  return service;
+}
+
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+  process.on(signal, () => {
+    if (stopping) log.warn('already stopping; waiting for services to exit');
+    void shutdown(0, signal);
+  });
+}
+
+try {
+  const startedAt = performance.now();
+  await mkdir(DATA_DIR, { recursive: true });
+  lock = await claimStackLock(join(DATA_DIR, 'stack.json'), log);
+  const infra = await startInfrastructure();
+  await lock.update();
+  log.info({ ms: Math.round(performance.now() - startedAt) }, 'infrastructure ready');
+
+  const databaseUrl = provided.databaseUrl ?? infra.postgres!.url;
+  await migrate(databaseUrl);
+  const key = await adminKey();
+  const temporalAddress = provided.temporalAddress ?? infra.temporal!.address;
+  const smtpUrl = provided.smtpUrl ?? infra.smtp!.smtpUrl;
+  const otlpEndpoint = provided.otlpEndpoint ?? infra.jaeger?.otlpHttpEndpoint;
+
+  const serviceEnv: Record<string, string> = {
+    ...(process.env as Record<string, string>),
+    DATABASE_URL: databaseUrl,
+    TEMPORAL_ADDRESS: temporalAddress,
+    TEMPORAL_NAMESPACE: config.temporal.namespace,
+    EVENTFLOW_ADMIN_KEY: key,
+    PORT: String(config.api.port),
+    SMTP_URL: smtpUrl,
+    ...(otlpEndpoint ? { OTEL_EXPORTER_OTLP_ENDPOINT: otlpEndpoint } : {}),
+  };
+  startService('worker', 'src/worker/main.ts', serviceEnv);
+  startService('api', 'src/api/main.ts', serviceEnv);
+  await lock.update();
+
+  const apiUrl = `http://127.0.0.1:${config.api.port}`;
+  await waitUntil(
+    async () => ((await fetch(`${apiUrl}/health`, { signal: AbortSignal.timeout(2_000) })).status === 200 ? true : undefined),
+    { what: `API health on ${apiUrl}`, timeoutMs: 60_000, intervalMs: 250, gaveUp: () => (stopping ? 'the stack is stopping' : undefined) },
+  );
+  log.info({ ms: Math.round(performance.now() - startedAt) }, 'stack ready');
+
+  process.stdout.write(
+    banner({
+      apiUrl,
+      temporalUi: infra.temporal?.uiUrl ?? `(external Temporal at ${temporalAddress})`,
+      jaeger: infra.jaeger
+        ? `OTLP ${infra.jaeger.otlpHttpEndpoint}, query API ${infra.jaeger.queryUrl}/api/traces?service=eventflow-api` +
+          '\n                  (a go-installed Jaeger has no UI assets: use the query API)'
+        : otlpEndpoint
+          ? `(external OTLP endpoint ${otlpEndpoint})`
+          : 'off (no jaeger binary on PATH)',
+      inbox: infra.smtp?.inboxUrl ?? `(external SMTP at ${smtpUrl})`,
+      databaseUrl,
+      key,
+    }),
+  );
+} catch (error) {
+  if (!stopping) {
+    log.error({ err: error }, 'the stack failed to start');
+    await shutdown(1, 'start-up failed');
+  }
+}
+
+function banner(urls: { apiUrl: string; temporalUi: string; jaeger: string; inbox: string; databaseUrl: string; key: string }): string {
+  return `
+  EventFlow dev stack is up (Ctrl-C stops everything; state is kept in .data/)
+
+    API             ${urls.apiUrl}
+    Temporal UI     ${urls.temporalUi}
+    Jaeger          ${urls.jaeger}
+    Mail inbox      ${urls.inbox}
+    Postgres        ${urls.databaseUrl}
+    Admin key       ${urls.key}
+
+  Send an event:
+    curl -sS -X POST ${urls.apiUrl}/v1/events -H "Authorization: Bearer ${urls.key}" -H 'content-type: application/json' -d '{"batch":[{"type":"signup","user_id":"u1"}]}'
+
+`;
+}
