@@ -1,5 +1,6 @@
 import { Client, Connection } from '@temporalio/client';
 import type { EventFlowConfig } from '../config.ts';
+import { temporalClientInterceptors } from '../telemetry/temporal.ts';
 
 /**
  * One client per process, made at boot and reused: connections are expensive to construct, and a
@@ -7,5 +8,10 @@ import type { EventFlowConfig } from '../config.ts';
  */
 export async function connectTemporalClient(config: EventFlowConfig): Promise<Client> {
   const connection = await Connection.connect({ address: config.temporal.address, connectTimeout: '5s' });
-  return new Client({ connection, namespace: config.temporal.namespace });
+  return new Client({
+    connection,
+    namespace: config.temporal.namespace,
+    // Tracing: StartWorkflow joins the ingest request's trace and hands it to the workflow via headers.
+    interceptors: temporalClientInterceptors(),
+  });
 }

@@ -1,9 +1,17 @@
 import { randomUUID } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
-import { NativeConnection, type Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime, type Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { loadConfig, type EventFlowConfig } from '../../src/config.ts';
 import { createDatabase } from '../../src/db/connection.ts';
 import { buildWorkflowBundle, createEventFlowWorker } from '../../src/worker/create-worker.ts';
+
+// The SDK logs every worker state change at INFO; tests only need to see what went wrong.
+let runtimeInstalled = false;
+function quietRuntime(): void {
+  if (runtimeInstalled) return;
+  runtimeInstalled = true;
+  Runtime.install({ logger: new DefaultLogger('WARN') });
+}
 
 // Bundling takes seconds; every in-process worker of a test file shares one bundle.
 let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
@@ -33,6 +41,7 @@ export interface TestWorker {
 
 /** A real worker against the harness's Temporal dev server, running until `stop()`. */
 export async function startTestWorker(config: EventFlowConfig = testConfig()): Promise<TestWorker> {
+  quietRuntime();
   const db = createDatabase(config.databaseUrl, 5);
   const nativeConnection = await NativeConnection.connect({ address: config.temporal.address });
   const worker = await createEventFlowWorker({
