@@ -19,7 +19,10 @@ export interface EventFlowConfig {
     trustProxy: boolean;
   };
   worker: {
+    /** Serves /metrics (ours and the Temporal SDK's); 0 disables it. */
     metricsPort: number;
+    /** Where the Temporal SDK's own Prometheus exporter listens (127.0.0.1), proxied by /metrics. */
+    temporalMetricsPort: number;
     maxConcurrentActivities: number;
     maxConcurrentWorkflowTasks: number;
   };
@@ -40,6 +43,23 @@ export interface EventFlowConfig {
   };
   logLevel: string;
   otlpEndpoint: string | undefined;
+}
+
+/** What the preloaded telemetry module needs; read apart from `loadConfig` so it never throws at preload. */
+export interface TelemetryConfig {
+  /** Unset means tracing is off: no SDK is started and nothing is exported. */
+  otlpEndpoint: string | undefined;
+  /** The standard OTEL_SDK_DISABLED switch, honoured even when an endpoint is set. */
+  sdkDisabled: boolean;
+  serviceName: string | undefined;
+}
+
+export function loadTelemetryConfig(env: Env = process.env): TelemetryConfig {
+  return {
+    otlpEndpoint: env.OTEL_EXPORTER_OTLP_ENDPOINT || undefined,
+    sdkDisabled: env.OTEL_SDK_DISABLED?.trim().toLowerCase() === 'true',
+    serviceName: env.OTEL_SERVICE_NAME || undefined,
+  };
 }
 
 type Env = Record<string, string | undefined>;
@@ -76,6 +96,7 @@ export const DEFAULT_RETRY_SCHEDULE_SECONDS = [5, 300, 1800, 7200, 18000, 36000,
 export function loadConfig(env: Env = process.env): EventFlowConfig {
   const databaseUrl = env.DATABASE_URL;
   if (!databaseUrl) throw new ConfigError('DATABASE_URL is required');
+  const workerMetricsPort = integer(env, 'WORKER_METRICS_PORT', 9464);
   return {
     databaseUrl,
     databasePoolSize: integer(env, 'DATABASE_POOL_SIZE', 10, 1),
@@ -91,7 +112,8 @@ export function loadConfig(env: Env = process.env): EventFlowConfig {
       trustProxy: env.TRUST_PROXY === 'true' || env.TRUST_PROXY === '1',
     },
     worker: {
-      metricsPort: integer(env, 'WORKER_METRICS_PORT', 9464),
+      metricsPort: workerMetricsPort,
+      temporalMetricsPort: integer(env, 'WORKER_TEMPORAL_METRICS_PORT', workerMetricsPort === 0 ? 0 : workerMetricsPort + 1),
       maxConcurrentActivities: integer(env, 'WORKER_MAX_CONCURRENT_ACTIVITIES', 100, 1),
       maxConcurrentWorkflowTasks: integer(env, 'WORKER_MAX_CONCURRENT_WORKFLOW_TASKS', 40, 2),
     },

@@ -119,12 +119,15 @@ describe('webhook delivery through real Temporal to real receivers', () => {
     assert.match(row.last_error, /HTTP 500/);
 
     // The parked run's history carries the attempt log, status codes and body excerpts included.
-    const history = await stack.client.workflow.getHandle(workflowId).fetchHistory();
-    const results = (history.events ?? [])
-      .map((event) => event.activityTaskCompletedEventAttributes?.result?.payloads?.[0]?.data)
-      .filter((data): data is Uint8Array => Boolean(data))
-      .map((data) => JSON.parse(Buffer.from(data).toString('utf8')));
-    const parked = results.find((result) => result?.status === 'dead_lettered');
+    // The row is written inside the activity, so its completion (with the log) may land a moment later.
+    const parked = await waitFor(async () => {
+      const history = await stack.client.workflow.getHandle(workflowId).fetchHistory();
+      const results = (history.events ?? [])
+        .map((event) => event.activityTaskCompletedEventAttributes?.result?.payloads?.[0]?.data)
+        .filter((data): data is Uint8Array => Boolean(data))
+        .map((data) => JSON.parse(Buffer.from(data).toString('utf8')));
+      return results.find((result) => result?.status === 'dead_lettered');
+    });
     assert.deepEqual(
       parked.attempts.map((attempt: { attempt: number; status_code: number; response_excerpt: string }) => [
         attempt.attempt,

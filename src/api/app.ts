@@ -1,0 +1,74 @@
+import { Router } from '@koa/router';
+import type { Knex } from 'knex';
+import Koa from 'koa';
+import type { EventFlowConfig } from '../config.ts';
+import type { Logger } from '../logging.ts';
+import { createSchemaCompiler } from '../schemas/json-schema.ts';
+import { metricsRoute } from '../telemetry/metrics.ts';
+import type { RouteDeps } from './deps.ts';
+import { createAuthenticator, KEY_CACHE_TTL_MS } from './middleware/auth.ts';
+import { handleErrors } from './middleware/handle-errors.ts';
+import { batchesRouter } from './routes/batches.ts';
+import { deadLettersRouter } from './routes/dead-letters.ts';
+import { eventsRouter } from './routes/events.ts';
+import { healthRouter } from './routes/health.ts';
+import { keysRouter } from './routes/keys.ts';
+import { notificationRulesRouter } from './routes/notification-rules.ts';
+import { projectsRouter } from './routes/projects.ts';
+import { schemasRouter } from './routes/schemas.ts';
+import { statsRouter } from './routes/stats.ts';
+import { webhooksRouter } from './routes/webhooks.ts';
+import type { ApiState } from './state.ts';
+import type { TemporalClientRef } from './temporal-access.ts';
+
+export interface AppDeps {
+  config: EventFlowConfig;
+  db: Knex;
+  log: Logger;
+  temporal: TemporalClientRef;
+  keyCacheTtlMs?: number;
+}
+
+export function createApp(deps: AppDeps): Koa<ApiState> {
+  const app = new Koa<ApiState>({ proxy: deps.config.api.trustProxy });
+  // Errors are logged by handleErrors; Koa's own stderr printing would only duplicate them.
+  app.silent = true;
+
+  const routeDeps: RouteDeps = {
+    config: deps.config,
+    db: deps.db,
+    log: deps.log,
+    temporal: deps.temporal,
+    taskQueue: deps.config.temporal.taskQueue,
+    ajv: createSchemaCompiler(),
+    auth: createAuthenticator(deps.db, deps.keyCacheTtlMs ?? KEY_CACHE_TTL_MS),
+  };
+  const resources = [
+    projectsRouter,
+    keysRouter,
+    eventsRouter,
+    schemasRouter,
+    batchesRouter,
+    statsRouter,
+    webhooksRouter,
+    notificationRulesRouter,
+    deadLettersRouter,
+  ].map((resource) => resource(routeDeps));
+
+  app.use(handleErrors(deps.log));
+  // Unauthenticated, like the probes: scrapers carry no API key.
+  app.use(metricsRoute());
+  app.use(healthRouter(routeDeps).routes());
+  for (const resource of resources) {
+    // Each resource behind a router of its own: router middleware (authentication here, `adminOnly` in
+    // some resources) runs only when one of that router's routes matched. So it never reaches another
+    // resource's routes, and an unknown path or wrong method stays a 404/405 rather than a 401.
+    const authenticated = new Router<ApiState>();
+    authenticated.use(routeDeps.auth.authenticate);
+    authenticated.use(resource.routes());
+    app.use(authenticated.routes());
+  }
+  // Sets 405 + Allow for known paths requested with another method (handleErrors writes the body).
+  app.use(new Router<ApiState>().allowedMethods());
+  return app;
+}

@@ -1,0 +1,18 @@
+import type { Ajv } from 'ajv';
+import type { Knex } from 'knex';
+import type { EventFlowConfig } from '../config.ts';
+import type { Logger } from '../logging.ts';
+import type { Authenticator } from './middleware/auth.ts';
+import type { TemporalClientRef } from './temporal-access.ts';
+
+/** What every resource router is built from; made once in createApp. */
+export interface RouteDeps {
+  config: EventFlowConfig;
+  db: Knex;
+  log: Logger;
+  temporal: TemporalClientRef;
+  taskQueue: string;
+  /** One Ajv instance for all request schemas (compiled once, at router construction). */
+  ajv: Ajv;
+  auth: Authenticator;
+}

@@ -1,0 +1,181 @@
+import { Router, type RouterContext } from '@koa/router';
+import type { Middleware } from 'koa';
+import { v7 as uuidv7 } from 'uuid';
+import type { BatchInput } from '../../shared/batch.ts';
+import { observeBatchSize, recordEventsAccepted, recordEventsRejected, startIngestTimer } from '../../telemetry/metrics.ts';
+import { annotateBatch, inSpan } from '../../telemetry/spans.ts';
+import { startBatchWorkflow } from '../../temporal/start-batch.ts';
+import type { RouteDeps } from '../deps.ts';
+import { ApiError, notFound } from '../errors.ts';
+import { derivedEventId, idempotentBatchId } from '../events/ids.ts';
+import { createIngestParser } from '../events/ingest.ts';
+import { findEvent, listEvents, listRejectedEvents, type EventRow } from '../events/queries.ts';
+import { adminOnly } from '../middleware/auth.ts';
+import { jsonBody } from '../middleware/json-body.ts';
+import { decodeCursor, page } from '../pagination.ts';
+import { LIMIT_PARAM, pageSize, parseQuery, TIME_PARAM } from '../query-params.ts';
+import type { ApiState } from '../state.ts';
+import { callTemporal } from '../temporal-access.ts';
+
+const MAX_IDEMPOTENCY_KEY_LENGTH = 128;
+const CURSOR_TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
+
+const EVENTS_QUERY = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    type: { type: 'string', maxLength: 128 },
+    user_id: { type: 'string', maxLength: 256 },
+    from: TIME_PARAM,
+    to: TIME_PARAM,
+    limit: LIMIT_PARAM,
+    cursor: { type: 'string', maxLength: 2048 },
+  },
+} as const;
+
+const REJECTED_QUERY = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    type: { type: 'string', maxLength: 128 },
+    from: TIME_PARAM,
+    to: TIME_PARAM,
+    limit: LIMIT_PARAM,
+    cursor: { type: 'string', maxLength: 2048 },
+  },
+} as const;
+
+type EventsQuery = { type?: string; user_id?: string; from?: string; to?: string; limit?: string; cursor?: string };
+
+export function eventsRouter({ db, ajv, temporal, taskQueue }: RouteDeps): Router<ApiState> {
+  const parseIngestBody = createIngestParser(ajv);
+  const validateEventsQuery = ajv.compile(EVENTS_QUERY);
+  const validateRejectedQuery = ajv.compile(REJECTED_QUERY);
+  const router = new Router<ApiState>({ prefix: '/v1/events' });
+
+  // Any key may ingest. The answer is sent only once Temporal durably recorded the batch's workflow:
+  // from then on the batch is processed even if this process dies.
+  router.post('/', measureIngest, jsonBody, async (ctx) => {
+    const accepted = await inSpan('eventflow.ingest', { 'eventflow.project_id': ctx.state.auth.projectId }, () => ingest(ctx));
+    ctx.status = 202;
+    ctx.body = accepted;
+  });
+
+  async function ingest(ctx: RouterContext<ApiState>) {
+    const receivedAt = new Date();
+    const projectId = ctx.state.auth.projectId;
+    const idempotencyKey = ctx.headers['idempotency-key'];
+    if (idempotencyKey !== undefined && (typeof idempotencyKey !== 'string' || idempotencyKey.length === 0 || idempotencyKey.length > MAX_IDEMPOTENCY_KEY_LENGTH)) {
+      throw new ApiError(400, 'invalid_idempotency_key', `Idempotency-Key must be 1–${MAX_IDEMPOTENCY_KEY_LENGTH} characters`, [
+        { field: 'Idempotency-Key', message: `must be 1–${MAX_IDEMPOTENCY_KEY_LENGTH} characters` },
+      ]);
+    }
+
+    // With an Idempotency-Key a retried request maps to the same batch, workflow and event ids.
+    const batchId = idempotencyKey === undefined ? uuidv7() : idempotentBatchId(projectId, idempotencyKey);
+    const { events, sentAt } = parseIngestBody(ctx.state.body, {
+      receivedAtMs: receivedAt.getTime(),
+      assignId: idempotencyKey === undefined ? () => uuidv7() : (index) => derivedEventId(batchId, index),
+    });
+    const ids = events.map((event) => event.id);
+    annotateBatch(batchId, ids);
+
+    const input: BatchInput = {
+      batchId,
+      projectId,
+      receivedAt: receivedAt.toISOString(),
+      ...(sentAt === undefined ? {} : { sentAt }),
+      client: { ip: clientIp(ctx.ip), ...(ctx.get('User-Agent') ? { userAgent: ctx.get('User-Agent') } : {}) },
+      events,
+    };
+    await callTemporal(temporal, (client) => startBatchWorkflow(client, taskQueue, input));
+    return { batch_id: batchId, accepted: events.length, ids };
+  }
+
+  router.get('/', adminOnly, async (ctx) => {
+    const query = parseQuery<EventsQuery>(validateEventsQuery, ctx.query);
+    const limit = pageSize(query.limit);
+    const rows = await listEvents(db, ctx.state.auth.projectId, {
+      type: query.type,
+      userId: query.user_id,
+      from: query.from,
+      to: query.to,
+      after: query.cursor === undefined ? undefined : decodeCursor(query.cursor, 2, ([timestamp]) => CURSOR_TIMESTAMP.test(timestamp)),
+      limit,
+    });
+    const { data, next_cursor } = page(rows, limit, (row) => [row.cursor_timestamp, row.id]);
+    ctx.body = { data: data.map(toEventJson), next_cursor };
+  });
+
+  // Registered before '/:id', which would otherwise take "rejected" for an event id.
+  router.get('/rejected', adminOnly, async (ctx) => {
+    const query = parseQuery<Omit<EventsQuery, 'user_id'>>(validateRejectedQuery, ctx.query);
+    const limit = pageSize(query.limit);
+    const rows = await listRejectedEvents(db, ctx.state.auth.projectId, {
+      type: query.type,
+      from: query.from,
+      to: query.to,
+      after: query.cursor === undefined ? undefined : decodeCursor(query.cursor, 3, ([rejectedAt]) => CURSOR_TIMESTAMP.test(rejectedAt)),
+      limit,
+    });
+    const { data, next_cursor } = page(rows, limit, (row) => [row.cursor_timestamp, row.batch_id, row.id]);
+    ctx.body = { data: data.map(({ cursor_timestamp, ...rejected }) => rejected), next_cursor };
+  });
+
+  router.get('/:id', adminOnly, async (ctx) => {
+    const event = await findEvent(db, ctx.state.auth.projectId, ctx.params.id);
+    if (!event) throw notFound('event');
+    ctx.body = toEventJson(event);
+  });
+
+  return router;
+}
+
+function toEventJson(row: EventRow) {
+  return {
+    id: row.id,
+    type: row.type,
+    user_id: row.user_id,
+    anonymous_id: row.anonymous_id,
+    timestamp: row.timestamp,
+    original_timestamp: row.original_timestamp,
+    sent_at: row.sent_at,
+    received_at: row.received_at,
+    properties: row.properties,
+    context: row.context,
+    enrichment: row.enrichment,
+    batch_id: row.batch_id,
+  };
+}
+
+/** Ingest metrics around body parsing and the handler, so refusals by either are counted. */
+const measureIngest: Middleware<ApiState> = async (ctx, next) => {
+  const stopTimer = startIngestTimer();
+  let status = 500;
+  try {
+    await next();
+    status = ctx.status;
+    const accepted = (ctx.body as { accepted: number }).accepted;
+    recordEventsAccepted(accepted);
+    observeBatchSize(accepted);
+  } catch (error) {
+    status = error instanceof ApiError ? error.status : 500;
+    recordEventsRejected(error instanceof ApiError ? error.code : 'internal_error', eventsInBody(ctx.state.body));
+    throw error;
+  } finally {
+    stopTimer(status);
+  }
+};
+
+/** How many events a rejected request carried, for the rejection metric (1 when it is not even a list). */
+function eventsInBody(body: unknown): number {
+  if (Array.isArray(body)) return body.length;
+  const batch = (body as { batch?: unknown } | undefined)?.batch;
+  return Array.isArray(batch) ? batch.length : 1;
+}
+
+/** Node reports IPv4 clients of a dual-stack socket as "::ffff:a.b.c.d"; store the plain IPv4. */
+function clientIp(ip: string): string | undefined {
+  if (!ip) return undefined;
+  return ip.startsWith('::ffff:') && ip.includes('.') ? ip.slice(7) : ip;
+}

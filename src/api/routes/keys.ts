@@ -1,0 +1,54 @@
+import { Router } from '@koa/router';
+import type { RouteDeps } from '../deps.ts';
+import { forbidden, notFound } from '../errors.ts';
+import { createKey, findKey, listKeys, revokeKey, type KeyKind } from '../keys/queries.ts';
+import { adminOnly } from '../middleware/auth.ts';
+import { jsonBody } from '../middleware/json-body.ts';
+import { visibleProject } from '../projects/access.ts';
+import type { ApiState } from '../state.ts';
+import { validBody } from '../validation.ts';
+
+const CREATE_KEY = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['kind'],
+  properties: {
+    kind: { enum: ['write', 'admin'] },
+    name: { type: ['string', 'null'], maxLength: 200 },
+  },
+} as const;
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** Keys of one project, managed by its admins or the root key. Clear keys are shown only at creation. */
+export function keysRouter({ db, ajv, auth }: RouteDeps): Router<ApiState> {
+  const validateCreate = ajv.compile<{ kind: KeyKind; name?: string | null }>(CREATE_KEY);
+  const router = new Router<ApiState>({ prefix: '/v1/projects/:projectId/keys' });
+
+  router.post('/', adminOnly, jsonBody, async (ctx) => {
+    const project = await visibleProject(db, ctx.state.auth, ctx.params.projectId);
+    const { kind, name } = validBody(validateCreate, ctx.state.body);
+    const key = await createKey(db, project.id, kind, name ?? null);
+    ctx.status = 201;
+    ctx.body = { id: key.id, kind: key.kind, name: key.name, key: key.key, prefix: key.prefix, created_at: key.created_at };
+  });
+
+  router.get('/', adminOnly, async (ctx) => {
+    const project = await visibleProject(db, ctx.state.auth, ctx.params.projectId);
+    ctx.body = { data: await listKeys(db, project.id) };
+  });
+
+  router.delete('/:keyId', adminOnly, async (ctx) => {
+    const project = await visibleProject(db, ctx.state.auth, ctx.params.projectId);
+    const key = UUID.test(ctx.params.keyId) ? await findKey(db, project.id, ctx.params.keyId) : undefined;
+    if (!key) throw notFound('key');
+    // The root key comes from EVENTFLOW_ADMIN_KEY and is restored at every boot; rotate it there.
+    if (key.is_root) throw forbidden('the root key is managed by EVENTFLOW_ADMIN_KEY and cannot be revoked here');
+    await revokeKey(db, project.id, key.id);
+    // Immediate in this process; other API processes notice within the auth cache TTL.
+    auth.forget(key.key_hash);
+    ctx.status = 204;
+  });
+
+  return router;
+}

@@ -1,0 +1,46 @@
+import { Router } from '@koa/router';
+import type { RouteDeps } from '../deps.ts';
+import { forbidden } from '../errors.ts';
+import { createKey } from '../keys/queries.ts';
+import { adminOnly } from '../middleware/auth.ts';
+import { jsonBody } from '../middleware/json-body.ts';
+import { visibleProject } from '../projects/access.ts';
+import { insertProject } from '../projects/queries.ts';
+import type { ApiState } from '../state.ts';
+import { validBody } from '../validation.ts';
+
+const CREATE_PROJECT = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['name'],
+  properties: { name: { type: 'string', minLength: 1, maxLength: 200 } },
+} as const;
+
+export function projectsRouter({ db, ajv }: RouteDeps): Router<ApiState> {
+  const validateCreate = ajv.compile<{ name: string }>(CREATE_PROJECT);
+  const router = new Router<ApiState>({ prefix: '/v1/projects' });
+
+  // Only the root key creates projects; each new project comes with its first admin key.
+  router.post('/', adminOnly, jsonBody, async (ctx) => {
+    if (!ctx.state.auth.isRoot) throw forbidden('only the root admin key may create projects');
+    const { name } = validBody(validateCreate, ctx.state.body);
+    const { project, key } = await db.transaction(async (trx) => {
+      const project = await insertProject(trx, name);
+      return { project, key: await createKey(trx, project.id, 'admin', 'initial admin key') };
+    });
+    ctx.status = 201;
+    ctx.body = {
+      id: project.id,
+      name: project.name,
+      created_at: project.created_at,
+      admin_key: { id: key.id, key: key.key, kind: key.kind, prefix: key.prefix },
+    };
+  });
+
+  router.get('/:id', adminOnly, async (ctx) => {
+    const project = await visibleProject(db, ctx.state.auth, ctx.params.id);
+    ctx.body = { id: project.id, name: project.name, created_at: project.created_at };
+  });
+
+  return router;
+}

@@ -1,0 +1,9 @@
+import type { Principal } from './keys/queries.ts';
+
+/** What middleware leaves on `ctx.state` for the handlers after it. */
+export interface ApiState {
+  /** Set by the auth middleware on every /v1 route. */
+  auth: Principal;
+  /** Set by the JSON body middleware on routes that take a body. */
+  body: unknown;
+}
