@@ -54,3 +54,13 @@ export const jsonBody: Middleware<ApiState> = async (ctx, next) => {
   }
   await next();
 };
+
+/** For actions whose body is optional: no body at all means "with defaults" (`{}`); any body must be JSON. */
+export const optionalJsonBody: Middleware<ApiState> = async (ctx, next) => {
+  if (ctx.get('Transfer-Encoding') === '' && (ctx.request.length ?? 0) === 0) {
+    ctx.state.body = {};
+    await next();
+    return;
+  }
+  await jsonBody(ctx, next);
+};

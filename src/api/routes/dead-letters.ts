@@ -1,6 +1,5 @@
 import Router from '@koa/router';
 import type { Knex } from 'knex';
-import type { Middleware } from 'koa';
 import { Ajv } from 'ajv';
 import type { EventFlowConfig } from '../../config.ts';
 import {
@@ -15,7 +14,7 @@ import type { ReplayRequest } from '../../shared/delivery.ts';
 import { assertDeliverableUrl, UnsafeUrlError } from '../../webhooks/ssrf.ts';
 import { ApiError, notFound } from '../errors.ts';
 import { adminOnly } from '../middleware/auth.ts';
-import { jsonBody } from '../middleware/json-body.ts';
+import { jsonBody, optionalJsonBody } from '../middleware/json-body.ts';
 import type { ApiState } from '../state.ts';
 import { callTemporal, type TemporalClientRef } from '../temporal-access.ts';
 import { describeAjvErrors } from '../validation.ts';
@@ -57,14 +56,6 @@ const validateListQuery = ajv.compile<{ endpoint_id?: string; event_type?: strin
     cursor: { type: 'string', maxLength: 512 },
   },
 });
-
-/** A body is optional on these actions: none at all means "with defaults". */
-const optionalJsonBody: Middleware<ApiState> = async (ctx, next) => {
-  const hasBody = (ctx.request.length ?? 0) > 0 || ctx.get('Transfer-Encoding') !== '';
-  if (hasBody) return jsonBody(ctx, next);
-  ctx.state.body = {};
-  await next();
-};
 
 function check<T>(validate: ((value: unknown) => value is T) & { errors?: unknown }, value: unknown, code: string): T {
   if (validate(value)) return value;

@@ -1,7 +1,6 @@
 import Router from '@koa/router';
 import type { ValidateFunction } from 'ajv';
 import type { Knex } from 'knex';
-import type { Middleware } from 'koa';
 import { v7 as uuidv7 } from 'uuid';
 import type { EventFlowConfig } from '../../config.ts';
 import { createSchemaCompiler } from '../../schemas/json-schema.ts';
@@ -11,7 +10,7 @@ import { generateSecret } from '../../webhooks/signing.ts';
 import { assertDeliverableUrl, UnsafeUrlError } from '../../webhooks/ssrf.ts';
 import { ApiError, notFound } from '../errors.ts';
 import { adminOnly } from '../middleware/auth.ts';
-import { jsonBody } from '../middleware/json-body.ts';
+import { jsonBody, optionalJsonBody } from '../middleware/json-body.ts';
 import type { ApiState } from '../state.ts';
 import { validBody, type FieldDetail } from '../validation.ts';
 
@@ -108,16 +107,6 @@ function endpointIdParam(id: string): string {
   if (!UUID.test(id)) throw notFound('webhook endpoint');
   return id.toLowerCase();
 }
-
-/** The body is optional on some routes: parse it only when one was sent. */
-const optionalJsonBody: Middleware<ApiState> = async (ctx, next) => {
-  if (ctx.get('Transfer-Encoding') === '' && (ctx.request.length ?? 0) === 0) {
-    ctx.state.body = {};
-    await next();
-    return;
-  }
-  await jsonBody(ctx, next);
-};
 
 const ENDPOINT_COLUMNS = [
   'id', 'url', 'event_types', 'description', 'enabled', 'headers', 'retry_schedule', 'disabled_reason',
