@@ -18,6 +18,7 @@ const DATA_DIR = join(REPO_ROOT, '.data');
 // Postgres on 54329, not 5432: a system Postgres may already hold that.
 const DEV_PORTS = { postgres: 54329, temporal: 7233, temporalUi: 8233, smtp: 1025, inbox: 1080 };
 const TELEMETRY_PRELOAD = './src/telemetry/instrumentation.ts';
+const DEV_WEBHOOK_TARGETS = '127.0.0.0/8,::1,localhost';
 // The API and worker get this long to finish in-flight work before they are killed.
 const SERVICE_STOP_GRACE_MS = 15_000;
 
@@ -179,6 +180,9 @@ try {
     PORT: String(config.api.port),
     SMTP_URL: smtpUrl,
     ...(otlpEndpoint ? { OTEL_EXPORTER_OTLP_ENDPOINT: otlpEndpoint } : {}),
+    // A dev stack's webhook receivers run on this machine, so loopback is allowed here (and only here:
+    // the API's own default refuses it). Private, link-local and metadata addresses stay refused.
+    WEBHOOK_ALLOWED_PRIVATE_TARGETS: process.env.WEBHOOK_ALLOWED_PRIVATE_TARGETS ?? DEV_WEBHOOK_TARGETS,
   };
   startService('worker', 'src/worker/main.ts', serviceEnv);
   startService('api', 'src/api/main.ts', serviceEnv);

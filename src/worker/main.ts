@@ -6,6 +6,8 @@ import { trackDeadLetters } from '../telemetry/metrics.ts';
 import { temporalLogger } from '../telemetry/temporal-logger.ts';
 import { startWorkerMetricsServer } from '../telemetry/worker-metrics-server.ts';
 import { createEventFlowWorker } from './create-worker.ts';
+import { closeWebhookAgents } from '../webhooks/send.ts';
+import { shutdownTelemetry } from '../telemetry/sdk.ts';
 
 const config = loadConfig();
 const log = createLogger('eventflow-worker', config.logLevel);
@@ -39,8 +41,14 @@ log.info({ taskQueue: config.temporal.taskQueue, namespace: config.temporal.name
 try {
   await worker.run();
 } finally {
+  metricsServer?.closeAllConnections();
   metricsServer?.close();
+  await closeWebhookAgents();
   await connection.close();
   await db.destroy();
+  await shutdownTelemetry();
   log.info('worker stopped');
+  // The SDK's native runtime (and its metrics listener) keeps the event loop alive after the worker has
+  // drained; everything durable is done by now, so leave instead of waiting to be killed.
+  process.exit(0);
 }
