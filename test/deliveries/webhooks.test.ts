@@ -179,3 +179,40 @@ describe('webhook delivery through real Temporal to real receivers', () => {
     assert.ok(limited.requests[1].at - limited.requests[0].at >= 3000, 'second attempt came too early');
   });
 });
+
+describe('dead-letter retention and endpoint auto-disable (short windows through configuration)', () => {
+  let stack: TestWorker;
+  let projectId: string;
+  let receiver: Receiver;
+
+  before(async () => {
+    stack = await startTestWorker(
+      testConfig({ WEBHOOK_RETRY_SCHEDULE: '1', DEAD_LETTER_RETENTION_SECONDS: '2', WEBHOOK_DISABLE_AFTER_SECONDS: '1' }),
+    );
+    projectId = await createTestProject(stack.db, 'retention');
+    receiver = await startReceiver(() => ({ status: 500 }));
+  });
+  after(async () => {
+    await stack.stop();
+    await receiver.close();
+  });
+
+  test('an untouched dead letter expires after the retention and says so; a failing endpoint is disabled', async () => {
+    const endpointId = randomUUID();
+    await stack.db('webhook_endpoints').insert({ id: endpointId, project_id: projectId, url: receiver.url, event_types: ['*'], secret: generateSecret() });
+    const eventId = randomUUID();
+    const input: BatchInput = { batchId: randomUUID(), projectId, receivedAt: new Date().toISOString(), client: {}, events: [{ id: eventId, type: 'expiring' }] };
+    await stack.client.workflow.getHandle(await startBatchWorkflow(stack.client, stack.config.temporal.taskQueue, input)).result();
+
+    const workflowId = deliveryWorkflowId({ channel: 'webhook', targetId: endpointId, eventId });
+    const result = await stack.client.workflow.getHandle(workflowId).result();
+    assert.equal(result.status, 'expired');
+    const row = await stack.db('deliveries').where({ workflow_id: workflowId }).first();
+    assert.equal(row.status, 'expired');
+
+    // The second attempt came more than the 1 s window after the first failure.
+    const endpoint = await stack.db('webhook_endpoints').where({ id: endpointId }).first();
+    assert.equal(endpoint.enabled, false);
+    assert.match(endpoint.disabled_reason, /failing continuously/);
+  });
+});
