@@ -6,6 +6,7 @@ import type { EventFlowConfig } from '../src/config.ts';
 import {
   PERMANENT_FAILURE,
   deliveryWorkflowId,
+  describeAttempt,
   type AttemptReport,
   type DeliveryRef,
   type DeliveryWorkflowInput,
@@ -73,7 +74,7 @@ export function createDeliveryActivities({ db, config, temporal }: DeliveryDepen
       event_type: ref.eventType,
       workflow_id: workflowId,
       status: report.outcome === 'retryable' ? 'retrying' : 'dead_lettered',
-      last_error: report.error ?? (report.statusCode ? `HTTP ${report.statusCode}` : null),
+      last_error: describeAttempt(report),
     });
     // Started from the activity (not as a child) so a batch's fan-out is not bound by the 2,000
     // pending-children limit; the deterministic id makes a retried dispatch attach, not duplicate.
@@ -158,7 +159,7 @@ export function createDeliveryActivities({ db, config, temporal }: DeliveryDepen
       return report;
     }
     const disabled = await deliverer.afterFailure(db, target, report);
-    const message = [report.statusCode && `HTTP ${report.statusCode}`, report.error].filter(Boolean).join(': ') || report.outcome;
+    const message = describeAttempt(report);
     if (report.outcome !== 'retryable' || disabled) {
       throw ApplicationFailure.create({ type: PERMANENT_FAILURE, nonRetryable: true, message, details: [report] });
     }

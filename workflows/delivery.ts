@@ -12,6 +12,7 @@ import {
 import type { Activities } from '../activities/index.ts';
 import {
   PERMANENT_FAILURE,
+  describeAttempt,
   type AttemptReport,
   type DeliveryWorkflowInput,
   type DeliveryWorkflowResult,
@@ -140,6 +141,5 @@ async function attemptOnSchedule(
 }
 
 function describe(report: AttemptReport | undefined): string | undefined {
-  if (!report) return undefined;
-  return [report.statusCode && `HTTP ${report.statusCode}`, report.error].filter(Boolean).join(': ') || report.outcome;
+  return report && describeAttempt(report);
 }

@@ -68,3 +68,10 @@ export function deliveryWorkflowId(ref: Pick<DeliveryRef, 'channel' | 'targetId'
 
 /** The failure type a delivery attempt throws when retrying cannot help (4xx, 410, SSRF, missing target). */
 export const PERMANENT_FAILURE = 'PermanentDeliveryFailure';
+
+/** One line saying why an attempt failed, e.g. `HTTP 503: upstream down` or `connect ECONNREFUSED`. */
+export function describeAttempt(report: Pick<AttemptReport, 'statusCode' | 'error' | 'outcome'>): string {
+  const status = report.statusCode ? `HTTP ${report.statusCode}` : undefined;
+  if (report.error && status && !report.error.includes(String(report.statusCode))) return `${status}: ${report.error}`;
+  return report.error ?? status ?? report.outcome;
+}
