@@ -229,10 +229,11 @@ async function main(): Promise<void> {
   monitor.track(tracked());
   monitor.start();
   stopOnSignal = async () => {
-    await receiver?.stop();
-    await connection.close().catch(() => undefined);
-    await db.end().catch(() => undefined);
+    // The stack first: stopping Postgres (fast shutdown) also ends any query this process is waiting on.
     await stack.stop();
+    await receiver?.stop();
+    void connection.close().catch(() => undefined);
+    void db.end().catch(() => undefined);
     await rm(scratchDir, { recursive: true, force: true });
   };
 

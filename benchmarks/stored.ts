@@ -149,6 +149,10 @@ export interface LossCheck {
 export async function lossCheck(db: pg.Pool, projectId: string, idsFile: string): Promise<LossCheck> {
   const client = await db.connect();
   try {
+    // A bound, so a bad plan can never hang the benchmark; and fresh statistics, without which the
+    // anti-joins below can pick a nested loop over a non-unique index and run for many minutes.
+    await client.query(`SET statement_timeout = '300s'`);
+    await client.query('ANALYZE events');
     await client.query('CREATE TEMP TABLE bench_accepted_ids (id text NOT NULL) ON COMMIT PRESERVE ROWS');
     await pipeline(createReadStream(idsFile), client.query(copyFrom('COPY bench_accepted_ids (id) FROM STDIN')));
     await client.query('ANALYZE bench_accepted_ids');
@@ -175,6 +179,7 @@ export async function lossCheck(db: pg.Pool, projectId: string, idsFile: string)
     return { ...result, ok: result.missing === 0 && result.duplicateAcceptedIds === 0 };
   } finally {
     await client.query('DROP TABLE IF EXISTS bench_accepted_ids').catch(() => undefined);
+    await client.query('RESET statement_timeout').catch(() => undefined);
     client.release();
   }
 }
