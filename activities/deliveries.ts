@@ -99,9 +99,12 @@ export function createDeliveryActivities({ db, config, temporal }: DeliveryDepen
    */
   async function dispatchDeliveries(input: DispatchInput): Promise<DispatchResult> {
     if (input.eventIds.length === 0) return { targets: 0, delivered: 0, handedOff: 0 };
+    // Targets first: most batches have none, and then the batch's events need not be read back at all.
+    const candidates = await enabledTargetsFor(db, input.projectId);
+    if (candidates.length === 0) return { targets: 0, delivered: 0, handedOff: 0 };
     const events = await loadEvents(db, input.projectId, input.eventIds);
     const types = [...new Set(events.map((event) => event.type))];
-    const targets = await enabledTargetsFor(db, input.projectId, types);
+    const targets = candidates.filter((target) => types.some((type) => target.matches(type)));
     if (targets.length === 0) return { targets: 0, delivered: 0, handedOff: 0 };
 
     const work: Array<{ event: StoredEvent; target: DeliveryTarget }> = [];

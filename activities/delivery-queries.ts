@@ -67,15 +67,14 @@ function emailTarget(row: RuleRow): EmailTarget {
   };
 }
 
-/** Enabled endpoints and rules of the project that match at least one of the given event types. */
-export async function enabledTargetsFor(db: Knex, projectId: string, types: string[]): Promise<DeliveryTarget[]> {
+/** Enabled endpoints and rules of the project (filter them with `matches`). */
+export async function enabledTargetsFor(db: Knex, projectId: string): Promise<DeliveryTarget[]> {
   const [endpoints, rules] = await Promise.all([
     db('webhook_endpoints').where({ project_id: projectId, enabled: true }) as Promise<EndpointRow[]>,
     db('notification_rules').where({ project_id: projectId, enabled: true }) as Promise<RuleRow[]>,
   ]);
   const now = new Date();
-  const targets: DeliveryTarget[] = [...endpoints.map((row) => webhookTarget(row, now)), ...rules.map(emailTarget)];
-  return targets.filter((target) => types.some((type) => target.matches(type)));
+  return [...endpoints.map((row) => webhookTarget(row, now)), ...rules.map(emailTarget)];
 }
 
 /** A target by id whether enabled or not: an operator's replay is an explicit decision to send. */
