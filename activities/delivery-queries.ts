@@ -77,6 +77,20 @@ export async function enabledTargetsFor(db: Knex, projectId: string): Promise<De
   return [...endpoints.map((row) => webhookTarget(row, now)), ...rules.map(emailTarget)];
 }
 
+/**
+ * Whether anything could receive this project's events. Run inside the persist transaction, so a
+ * batch only carries its stored ids onward (into history) when there is somewhere to deliver them.
+ */
+export async function hasEnabledTargets(db: Knex, projectId: string): Promise<boolean> {
+  const found = await db
+    .select(db.raw('1'))
+    .from('webhook_endpoints')
+    .where({ project_id: projectId, enabled: true })
+    .unionAll((union) => union.select(db.raw('1')).from('notification_rules').where({ project_id: projectId, enabled: true }))
+    .limit(1);
+  return found.length > 0;
+}
+
 /** A target by id whether enabled or not: an operator's replay is an explicit decision to send. */
 export async function loadTarget(
   db: Knex,

@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import type { BatchSummary, PersistInput, PersistResult } from '../src/shared/batch.ts';
 import { annotateBatch } from '../src/telemetry/spans.ts';
+import { hasEnabledTargets } from './delivery-queries.ts';
 
 /**
  * Stores a batch's events, its rejections and its summary in one transaction.
@@ -37,10 +38,12 @@ export function createPersistActivity(db: Knex) {
           .ignore();
       }
 
+      const deliverable = storedIds.length > 0 && (await hasEnabledTargets(trx, input.projectId));
       const result: PersistResult = {
         stored: storedIds.length,
         duplicates: input.events.length - storedIds.length,
-        storedIds,
+        storedIds: deliverable ? storedIds : [],
+        deliverable,
       };
       const summary: Omit<BatchSummary, 'batchId'> & { persist: PersistResult } = {
         received: input.events.length + input.rejected.length,

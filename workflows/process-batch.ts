@@ -1,4 +1,4 @@
-import { proxyActivities, proxyLocalActivities, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { patched, proxyActivities, proxyLocalActivities, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.ts';
 import type { BatchInput, BatchSummary, PersistInput } from '../src/shared/batch.ts';
 import { EVENTFLOW_STATUS } from './search-attributes.ts';
@@ -10,13 +10,22 @@ const { validateBatch, enrichBatch } = proxyLocalActivities<Activities>({
   retry: { initialInterval: '200ms', backoffCoefficient: 2, maximumInterval: '10s' },
 });
 
-// Persisting is the side effect that must happen exactly once; it is an ordinary activity so each
-// attempt is recorded, and it is idempotent so retries after a crash are harmless.
-// A 2,000-event insert takes well under a second; the bound is what a crashed worker costs in delay.
-const { persistBatch } = proxyActivities<Activities>({
+// Persisting must take effect once; it is idempotent (keyed inserts, the first attempt's summary is
+// kept), so a retry after a crash is harmless. It runs as a local activity: its input (every event
+// body with its enrichment) then never enters history a second time, and the batch needs no activity
+// task round trip through the server. Measured: history −48 %, stored events/s +18 % (benchmarks/).
+// A 2,000-event insert takes well under a second; the bound is what a stuck database costs in delay.
+const { persistBatch: persistBatchLocally } = proxyLocalActivities<Activities>({
   startToCloseTimeout: '15s',
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m' },
 });
+
+// Runs that started before persisting became local keep scheduling it as an ordinary activity on replay.
+const { persistBatch: persistBatchAsActivity } = proxyActivities<Activities>({
+  startToCloseTimeout: '15s',
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m' },
+});
+const LOCAL_PERSIST_PATCH = 'persist-as-local-activity';
 
 // First attempt of every delivery, inline and cheap. Failures leave with their own durable workflow,
 // so this activity only needs retries for infrastructure trouble (database, Temporal); the heartbeat
@@ -53,12 +62,14 @@ export async function processBatch(input: BatchInput): Promise<BatchSummary> {
       .filter((_, index) => !rejectedIndexes.has(index)),
     rejected: rejected.map((rejection) => ({ ...rejection, payload: input.events[rejection.index] })),
   };
-  const persisted = await persistBatch(persistInput);
-  const deliveries = await dispatchDeliveries({
-    projectId: input.projectId,
-    batchId: input.batchId,
-    eventIds: persisted.storedIds,
-  });
+  const persistLocally = patched(LOCAL_PERSIST_PATCH);
+  const persisted = await (persistLocally ? persistBatchLocally : persistBatchAsActivity)(persistInput);
+  // Most batches have nowhere to go: only dispatch when persist saw a delivery target (older runs
+  // always dispatched, and keep doing so on replay).
+  const deliveries =
+    persistLocally && !persisted.deliverable
+      ? { targets: 0, delivered: 0, handedOff: 0 }
+      : await dispatchDeliveries({ projectId: input.projectId, batchId: input.batchId, eventIds: persisted.storedIds });
 
   upsertSearchAttributes([{ key: EVENTFLOW_STATUS, value: rejected.length > 0 ? 'stored_with_rejections' : 'stored' }]);
   return {

@@ -91,8 +91,14 @@ export interface PersistInput {
 export interface PersistResult {
   stored: number;
   duplicates: number;
-  /** Ids actually inserted by this batch: the events downstream delivery works on. */
+  /**
+   * Ids actually inserted by this batch: the events downstream delivery works on. Empty when the
+   * project had no enabled webhook endpoint or notification rule at persist time (see `deliverable`),
+   * because this result is written to workflow history and ids nobody needs would cost 40 bytes each.
+   */
   storedIds: string[];
+  /** Whether the project had a delivery target when the batch was stored (absent in older results). */
+  deliverable?: boolean;
 }
 
 export interface BatchSummary {

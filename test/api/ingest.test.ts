@@ -97,7 +97,7 @@ describe('POST /v1/events → workflow → Postgres', () => {
       for (const payloads of Object.values(event.markerRecordedEventAttributes?.details ?? {})) {
         for (const payload of payloads.payloads ?? []) {
           const text = Buffer.from(payload.data ?? []).toString('utf8');
-          for (const name of ['validateBatch', 'enrichBatch']) if (text.includes(`"${name}"`)) steps.add(name);
+          for (const name of ['validateBatch', 'enrichBatch', 'persistBatch']) if (text.includes(`"${name}"`)) steps.add(name);
         }
       }
     }

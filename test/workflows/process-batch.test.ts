@@ -76,13 +76,42 @@ describe('processBatch workflow (real Temporal, real Postgres)', () => {
     await run(input);
     const history = await stack.client.workflow.getHandle(`batch:${input.batchId}`).fetchHistory();
     const events = history.events ?? [];
-    const scheduled = events
-      .map((event) => event.activityTaskScheduledEventAttributes?.activityType?.name)
-      .filter(Boolean);
-    assert.deepEqual(scheduled, ['persistBatch', 'dispatchDeliveries']);
-    // Local activities leave markers rather than scheduled-activity events.
-    const markers = events.filter((event) => event.markerRecordedEventAttributes?.markerName === 'core_local_activity');
-    assert.equal(markers.length, 2);
+    // All three steps are local activities: each leaves a marker naming it, with its result.
+    const steps = events
+      .map((event) => event.markerRecordedEventAttributes)
+      .filter((marker) => marker?.markerName === 'core_local_activity')
+      .map((marker) => {
+        const data = marker?.details?.data?.payloads?.[0]?.data;
+        return data ? (JSON.parse(Buffer.from(data).toString('utf8')) as { activity_type: string }).activity_type : undefined;
+      });
+    assert.deepEqual(steps, ['validateBatch', 'enrichBatch', 'persistBatch']);
+    // The project has no webhook endpoint or notification rule, so nothing is dispatched.
+    const scheduled = events.map((event) => event.activityTaskScheduledEventAttributes?.activityType?.name).filter(Boolean);
+    assert.deepEqual(scheduled, []);
+    const started = events.filter((event) => event.workflowTaskStartedEventAttributes);
+    assert.equal(started.length, 1, 'a batch without delivery targets completes in one workflow task');
+  });
+
+  test('dispatches deliveries only when the project has somewhere to deliver, with the stored ids', async () => {
+    const withTarget = await createTestProject(stack.db, 'dispatching');
+    await stack.db('notification_rules').insert({
+      id: randomUUID(),
+      project_id: withTarget,
+      event_types: ['never_sent'],
+      recipients: ['ops@example.com'],
+      subject_template: 's',
+      body_template: 'b',
+    });
+    const ids = [randomUUID(), randomUUID()];
+    const input = batch(ids.map((id) => ({ id, type: 'signup' })), { projectId: withTarget });
+    const summary = await run(input);
+    assert.deepEqual(summary.deliveries, { targets: 0, delivered: 0, handedOff: 0 });
+    const history = await stack.client.workflow.getHandle(`batch:${input.batchId}`).fetchHistory();
+    const dispatch = (history.events ?? []).find((event) => event.activityTaskScheduledEventAttributes?.activityType?.name === 'dispatchDeliveries');
+    assert.ok(dispatch, 'dispatchDeliveries was scheduled');
+    const payload = dispatch.activityTaskScheduledEventAttributes?.input?.payloads?.[0]?.data;
+    const dispatchInput = JSON.parse(Buffer.from(payload ?? []).toString('utf8')) as { eventIds: string[] };
+    assert.deepEqual([...dispatchInput.eventIds].sort(), [...ids].sort());
   });
 
   test('stores an id once whether repeated inside a batch or across batches', async () => {
