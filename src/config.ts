@@ -17,6 +17,14 @@ export interface EventFlowConfig {
     adminKey: string | undefined;
     /** Trust X-Forwarded-For for the client IP; only safe behind a proxy that sets it. */
     trustProxy: boolean;
+    /** Load shedding for POST /v1/events (429 + Retry-After); see src/api/events/admission.ts. */
+    ingest: {
+      maxInFlightEvents: number;
+      /** Processing lag (oldest waiting workflow task) above which ingestion is refused; 0 = never. */
+      maxBacklogSeconds: number;
+      /** How often the lag is read from Temporal. */
+      backlogProbeIntervalMs: number;
+    };
   };
   worker: {
     /** Serves /metrics (ours and the Temporal SDK's); 0 disables it. */
@@ -110,6 +118,11 @@ export function loadConfig(env: Env = process.env): EventFlowConfig {
       port: integer(env, 'PORT', 3000),
       adminKey: env.EVENTFLOW_ADMIN_KEY || undefined,
       trustProxy: env.TRUST_PROXY === 'true' || env.TRUST_PROXY === '1',
+      ingest: {
+        maxInFlightEvents: integer(env, 'INGEST_MAX_IN_FLIGHT_EVENTS', 100_000, 1),
+        maxBacklogSeconds: integer(env, 'INGEST_MAX_BACKLOG_SECONDS', 30, 0),
+        backlogProbeIntervalMs: integer(env, 'INGEST_BACKLOG_PROBE_MS', 1_000, 100),
+      },
     },
     worker: {
       metricsPort: workerMetricsPort,

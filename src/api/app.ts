@@ -6,6 +6,7 @@ import type { Logger } from '../logging.ts';
 import { createSchemaCompiler } from '../schemas/json-schema.ts';
 import { metricsRoute } from '../telemetry/metrics.ts';
 import type { RouteDeps } from './deps.ts';
+import { createAdmission, type Admission } from './events/admission.ts';
 import { createAuthenticator, KEY_CACHE_TTL_MS } from './middleware/auth.ts';
 import { handleErrors } from './middleware/handle-errors.ts';
 import { batchesRouter } from './routes/batches.ts';
@@ -27,6 +28,8 @@ export interface AppDeps {
   log: Logger;
   temporal: TemporalClientRef;
   keyCacheTtlMs?: number;
+  /** Defaults to limits from config, fed by nobody (main.ts runs the backlog probe). */
+  admission?: Admission;
 }
 
 export function createApp(deps: AppDeps): Koa<ApiState> {
@@ -42,6 +45,12 @@ export function createApp(deps: AppDeps): Koa<ApiState> {
     taskQueue: deps.config.temporal.taskQueue,
     ajv: createSchemaCompiler(),
     auth: createAuthenticator(deps.db, deps.keyCacheTtlMs ?? KEY_CACHE_TTL_MS),
+    admission:
+      deps.admission ??
+      createAdmission({
+        maxInFlightEvents: deps.config.api.ingest.maxInFlightEvents,
+        maxBacklogAgeMs: deps.config.api.ingest.maxBacklogSeconds * 1000,
+      }),
   };
   const resources = [
     projectsRouter,

@@ -2,6 +2,7 @@ import type { Ajv } from 'ajv';
 import type { Knex } from 'knex';
 import type { EventFlowConfig } from '../config.ts';
 import type { Logger } from '../logging.ts';
+import type { Admission } from './events/admission.ts';
 import type { Authenticator } from './middleware/auth.ts';
 import type { TemporalClientRef } from './temporal-access.ts';
 
@@ -15,4 +16,6 @@ export interface RouteDeps {
   /** One Ajv instance for all request schemas (compiled once, at router construction). */
   ajv: Ajv;
   auth: Authenticator;
+  /** Load shedding for ingestion. */
+  admission: Admission;
 }

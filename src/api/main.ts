@@ -8,6 +8,8 @@ import { createLogger } from '../logging.ts';
 import { connectTemporalClient } from '../temporal/connection.ts';
 import { ensureSearchAttributes } from '../temporal/search-attributes.ts';
 import { createApp } from './app.ts';
+import { createAdmission } from './events/admission.ts';
+import { startBacklogProbe } from './events/backlog-probe.ts';
 import { ensureRootKey } from './keys/root-key.ts';
 import { settleTemporalCalls, type TemporalClientRef } from './temporal-access.ts';
 import { shutdownTelemetry } from '../telemetry/sdk.ts';
@@ -65,7 +67,15 @@ const connecting = (async () => {
   }
 })();
 
-const app = createApp({ config, db, log, temporal });
+const admission = createAdmission({
+  maxInFlightEvents: config.api.ingest.maxInFlightEvents,
+  maxBacklogAgeMs: config.api.ingest.maxBacklogSeconds * 1000,
+});
+const stopBacklogProbe =
+  config.api.ingest.maxBacklogSeconds > 0
+    ? startBacklogProbe({ temporal, taskQueue: config.temporal.taskQueue, admission, intervalMs: config.api.ingest.backlogProbeIntervalMs, log })
+    : () => undefined;
+const app = createApp({ config, db, log, temporal, admission });
 const server = createServer(app.callback());
 // Bounds on slow clients: a request (headers and body) must arrive within these limits.
 server.headersTimeout = 10_000;
@@ -80,6 +90,7 @@ async function shutdown(signal: string): Promise<void> {
   shuttingDown = true;
   log.info({ signal }, 'shutting down: draining requests');
   stopConnecting.abort();
+  stopBacklogProbe();
   // Stop accepting, let in-flight requests finish, close idle keep-alive sockets; cut the rest late.
   const closed = new Promise((resolve) => server.close(resolve));
   server.closeIdleConnections();

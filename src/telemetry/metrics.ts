@@ -36,6 +36,12 @@ const ingestDuration = new Histogram({
   registers: [metricsRegistry],
 });
 
+const processingBacklog = new Gauge({
+  name: 'eventflow_processing_backlog_seconds',
+  help: 'Age of the oldest batch workflow task waiting for a worker, as last read by the API (load shedding input).',
+  registers: [metricsRegistry],
+});
+
 const workflowOutcomes = new Counter({
   name: 'eventflow_workflow_outcomes_total',
   help: 'Workflow runs that ended, by workflow type and outcome.',
@@ -108,6 +114,10 @@ export function recordEventsRejected(reason: string, count = 1): void {
 
 export function observeBatchSize(events: number): void {
   batchSize.observe(events);
+}
+
+export function recordProcessingBacklog(seconds: number): void {
+  processingBacklog.set(seconds);
 }
 
 /** Starts timing one ingest request; call the result with the response status when it is answered. */

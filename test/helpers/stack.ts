@@ -4,6 +4,8 @@ import type { AddressInfo } from 'node:net';
 import { Client, Connection } from '@temporalio/client';
 import type { Knex } from 'knex';
 import { createApp } from '../../src/api/app.ts';
+import { createAdmission } from '../../src/api/events/admission.ts';
+import { startBacklogProbe } from '../../src/api/events/backlog-probe.ts';
 import { ensureRootKey } from '../../src/api/keys/root-key.ts';
 import { generateKey } from '../../src/api/keys/secrets.ts';
 import { settleTemporalCalls, type TemporalClientRef } from '../../src/api/temporal-access.ts';
@@ -64,6 +66,8 @@ export interface StackOptions {
   keyCacheTtlMs?: number;
   /** Extra environment for the stack's config, e.g. `{ TRUST_PROXY: 'true' }`. */
   env?: Record<string, string>;
+  /** Run the task-queue backlog probe that feeds load shedding, as the API's main does. */
+  backlogProbe?: boolean;
 }
 
 /**
@@ -99,7 +103,15 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
 
   const temporal: TemporalClientRef = { current: client };
   const log = createLogger('eventflow-api-test', config.logLevel);
-  const app = createApp({ config, db, log, temporal, keyCacheTtlMs: options.keyCacheTtlMs });
+  const admission = createAdmission({
+    maxInFlightEvents: config.api.ingest.maxInFlightEvents,
+    maxBacklogAgeMs: config.api.ingest.maxBacklogSeconds * 1000,
+  });
+  if (options.backlogProbe) {
+    const stopProbe = startBacklogProbe({ temporal, taskQueue: config.temporal.taskQueue, admission, intervalMs: config.api.ingest.backlogProbeIntervalMs, log });
+    stops.unshift(async () => stopProbe());
+  }
+  const app = createApp({ config, db, log, temporal, admission, keyCacheTtlMs: options.keyCacheTtlMs });
   const server = createServer(app.callback());
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');

@@ -47,7 +47,7 @@ const REJECTED_QUERY = {
 
 type EventsQuery = { type?: string; user_id?: string; from?: string; to?: string; limit?: string; cursor?: string };
 
-export function eventsRouter({ db, ajv, temporal, taskQueue }: RouteDeps): Router<ApiState> {
+export function eventsRouter({ db, ajv, temporal, taskQueue, admission }: RouteDeps): Router<ApiState> {
   const parseIngestBody = createIngestParser(ajv);
   const validateEventsQuery = ajv.compile(EVENTS_QUERY);
   const validateRejectedQuery = ajv.compile(REJECTED_QUERY);
@@ -88,7 +88,7 @@ export function eventsRouter({ db, ajv, temporal, taskQueue }: RouteDeps): Route
       client: { ip: clientIp(ctx.ip), ...(ctx.get('User-Agent') ? { userAgent: ctx.get('User-Agent') } : {}) },
       events,
     };
-    await callTemporal(temporal, (client) => startBatchWorkflow(client, taskQueue, input));
+    await admission.admit(events.length, () => callTemporal(temporal, (client) => startBatchWorkflow(client, taskQueue, input)));
     return { batch_id: batchId, accepted: events.length, ids };
   }
 

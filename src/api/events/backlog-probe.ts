@@ -1,0 +1,41 @@
+import type { Logger } from '../../logging.ts';
+import { recordProcessingBacklog } from '../../telemetry/metrics.ts';
+import { workflowBacklogAgeMs } from '../../temporal/backlog.ts';
+import { callTemporal, type TemporalClientRef } from '../temporal-access.ts';
+import type { Admission } from './admission.ts';
+
+const PROBE_DEADLINE_MS = 2_000;
+
+/**
+ * Reads the batch task queue's lag from Temporal on a fixed interval and hands it to admission control.
+ * A failed read counts as no lag: refusing events on stale data would turn a probe hiccup into an
+ * outage, and an unreachable Temporal already makes ingestion answer 503. Returns a stop function.
+ */
+export function startBacklogProbe(options: {
+  temporal: TemporalClientRef;
+  taskQueue: string;
+  admission: Admission;
+  intervalMs: number;
+  log: Logger;
+}): () => void {
+  let stopped = false;
+  let timer: NodeJS.Timeout | undefined;
+  const tick = async () => {
+    let ageMs = 0;
+    try {
+      if (options.temporal.current) {
+        ageMs = await callTemporal(options.temporal, (client) => workflowBacklogAgeMs(client, options.taskQueue), PROBE_DEADLINE_MS);
+      }
+    } catch (error) {
+      options.log.debug({ err: error }, 'could not read the task queue backlog');
+    }
+    options.admission.observeBacklogAge(ageMs);
+    recordProcessingBacklog(ageMs / 1000);
+    if (!stopped) timer = setTimeout(tick, options.intervalMs);
+  };
+  timer = setTimeout(tick, 0);
+  return () => {
+    stopped = true;
+    clearTimeout(timer);
+  };
+}
