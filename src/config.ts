@@ -24,6 +24,10 @@ export interface EventFlowConfig {
       maxBacklogSeconds: number;
       /** How often the lag is read from Temporal. */
       backlogProbeIntervalMs: number;
+      /** Requests without Idempotency-Key merged into one run (src/api/events/coalescer.ts); 0 = off. */
+      coalesceWindowMs: number;
+      coalesceMaxEvents: number;
+      coalesceMaxBytes: number;
     };
   };
   worker: {
@@ -122,6 +126,11 @@ export function loadConfig(env: Env = process.env): EventFlowConfig {
         maxInFlightEvents: integer(env, 'INGEST_MAX_IN_FLIGHT_EVENTS', 100_000, 1),
         maxBacklogSeconds: integer(env, 'INGEST_MAX_BACKLOG_SECONDS', 30, 0),
         backlogProbeIntervalMs: integer(env, 'INGEST_BACKLOG_PROBE_MS', 1_000, 100),
+        // Off by default: merged requests share their first request's run (workflow id), see README.
+        coalesceWindowMs: Math.min(integer(env, 'INGEST_COALESCE_WINDOW_MS', 0), 1_000),
+        coalesceMaxEvents: integer(env, 'INGEST_COALESCE_MAX_EVENTS', 2_000, 1),
+        // Temporal refuses inputs over 2 MB; bodies of 1 MiB leave room for ids and batch metadata.
+        coalesceMaxBytes: integer(env, 'INGEST_COALESCE_MAX_BYTES', 1024 * 1024, 1),
       },
     },
     worker: {

@@ -36,8 +36,54 @@ const { dispatchDeliveries } = proxyActivities<Activities>({
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m' },
 });
 
-/** One run per accepted batch: validate → enrich → persist → dispatch. Its result is the batch's summary. */
+/**
+ * One run per accepted batch: validate → enrich → persist → dispatch. Its result is the batch's summary.
+ * A run may carry several requests the API coalesced (`parts`): each is validated, enriched and stored
+ * as a batch of its own, side by side, and their stored events are dispatched together.
+ */
 export async function processBatch(input: BatchInput): Promise<BatchSummary> {
+  const outcomes = await Promise.all(splitParts(input).map(storeBatch));
+  const persistLocally = outcomes.every((outcome) => outcome.persistLocally);
+  // Most batches have nowhere to go: only dispatch when persist saw a delivery target (older runs
+  // always dispatched, and keep doing so on replay).
+  const deliveries =
+    persistLocally && !outcomes.some(({ persisted }) => persisted.deliverable)
+      ? { targets: 0, delivered: 0, handedOff: 0 }
+      : await dispatchDeliveries({
+          projectId: input.projectId,
+          batchId: input.batchId,
+          eventIds: outcomes.flatMap(({ persisted }) => persisted.storedIds),
+        });
+
+  const summaries = outcomes.map(({ summary }) => summary);
+  const rejected = summaries.flatMap((summary) => summary.rejected);
+  upsertSearchAttributes([{ key: EVENTFLOW_STATUS, value: rejected.length > 0 ? 'stored_with_rejections' : 'stored' }]);
+  if (summaries.length === 1) return { ...summaries[0], deliveries };
+  const total = (field: 'received' | 'invalid' | 'duplicates' | 'stored') => summaries.reduce((sum, summary) => sum + summary[field], 0);
+  return {
+    batchId: input.batchId,
+    received: total('received'),
+    invalid: total('invalid'),
+    duplicates: total('duplicates'),
+    stored: total('stored'),
+    rejected,
+    deliveries,
+    batches: summaries,
+  };
+}
+
+/** The batches a run carries: itself, or each coalesced request with its slice of the events. */
+function splitParts(input: BatchInput): BatchInput[] {
+  if (!input.parts) return [input];
+  let offset = 0;
+  return input.parts.map(({ eventCount, ...part }) => {
+    const events = input.events.slice(offset, offset + eventCount);
+    offset += eventCount;
+    return { ...part, projectId: input.projectId, events };
+  });
+}
+
+async function storeBatch(input: BatchInput) {
   const { rejected } = await validateBatch({
     projectId: input.projectId,
     events: input.events.map(({ id, type, properties }) => ({ id, type, properties })),
@@ -64,21 +110,13 @@ export async function processBatch(input: BatchInput): Promise<BatchSummary> {
   };
   const persistLocally = patched(LOCAL_PERSIST_PATCH);
   const persisted = await (persistLocally ? persistBatchLocally : persistBatchAsActivity)(persistInput);
-  // Most batches have nowhere to go: only dispatch when persist saw a delivery target (older runs
-  // always dispatched, and keep doing so on replay).
-  const deliveries =
-    persistLocally && !persisted.deliverable
-      ? { targets: 0, delivered: 0, handedOff: 0 }
-      : await dispatchDeliveries({ projectId: input.projectId, batchId: input.batchId, eventIds: persisted.storedIds });
-
-  upsertSearchAttributes([{ key: EVENTFLOW_STATUS, value: rejected.length > 0 ? 'stored_with_rejections' : 'stored' }]);
-  return {
+  const summary: Omit<BatchSummary, 'deliveries' | 'batches'> = {
     batchId: input.batchId,
     received: input.events.length,
     invalid: rejected.length,
     duplicates: persisted.duplicates,
     stored: persisted.stored,
     rejected: rejected.map(({ id, type, reasons }) => ({ id, type, reasons })),
-    deliveries,
   };
+  return { persistLocally, persisted, summary };
 }

@@ -6,3 +6,4 @@ export const PROJECT_ID = defineSearchAttributeKey('ProjectId', SearchAttributeT
 export const ENDPOINT_ID = defineSearchAttributeKey('EndpointId', SearchAttributeType.KEYWORD);
 export const EVENT_TYPE = defineSearchAttributeKey('EventType', SearchAttributeType.KEYWORD);
 export const BATCH_ID = defineSearchAttributeKey('BatchId', SearchAttributeType.KEYWORD);
+export const BATCH_IDS = defineSearchAttributeKey('BatchIds', SearchAttributeType.KEYWORD_LIST);

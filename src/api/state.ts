@@ -6,4 +6,6 @@ export interface ApiState {
   auth: Principal;
   /** Set by the JSON body middleware on routes that take a body. */
   body: unknown;
+  /** Length of that body as received, in characters (its size in the workflow input is about the same). */
+  bodyLength?: number;
 }

@@ -29,6 +29,21 @@ export interface BatchInput {
   sentAt?: string;
   client: ClientInfo;
   events: IngestEvent[];
+  /**
+   * Set when the API coalesced several requests into this one run: each request stays a batch of its
+   * own (id, clocks, client, summary), and `events` is their events in part order. The run's own
+   * batchId, receivedAt, sentAt and client are then the first part's.
+   */
+  parts?: BatchPart[];
+}
+
+/** One coalesced request inside a BatchInput: its batch identity and how many of `events` are its own. */
+export interface BatchPart {
+  batchId: string;
+  receivedAt: string;
+  sentAt?: string;
+  client: ClientInfo;
+  eventCount: number;
 }
 
 export interface FieldError {
@@ -110,4 +125,6 @@ export interface BatchSummary {
   rejected: Array<{ id: string; type: string; reasons: FieldError[] }>;
   /** First-attempt outcome of webhook and email deliveries for the stored events. */
   deliveries?: { targets: number; delivered: number; handedOff: number };
+  /** For a run that carried coalesced requests: each request's own summary (the fields above add them up). */
+  batches?: Array<Omit<BatchSummary, 'deliveries' | 'batches'>>;
 }

@@ -6,14 +6,16 @@ import type { temporal } from '@temporalio/proto';
 const { IndexedValueType } = proto.temporal.api.enums.v1;
 
 // Custom search attributes that make EventFlow's runs filterable in the Temporal Web UI, e.g.
-// `EventFlowStatus="dead_lettered" AND EndpointId="…"`. All Keyword: SQLite visibility (dev server)
-// allows at most 10 Keyword attributes per namespace, and we stay well below that.
+// `EventFlowStatus="dead_lettered" AND EndpointId="…"`. SQLite visibility (dev server) allows at most
+// 10 Keyword(List) attributes per namespace, and we stay well below that.
 export const SEARCH_ATTRIBUTES = [
   { name: 'EventFlowStatus', type: 'Keyword' },
   { name: 'ProjectId', type: 'Keyword' },
   { name: 'EndpointId', type: 'Keyword' },
   { name: 'EventType', type: 'Keyword' },
   { name: 'BatchId', type: 'Keyword' },
+  // Every batch a run carries when the API coalesced requests, so each batch's run can be found.
+  { name: 'BatchIds', type: 'KeywordList' },
 ] as const;
 
 export type SearchAttributeName = (typeof SEARCH_ATTRIBUTES)[number]['name'];
@@ -27,8 +29,8 @@ export async function ensureSearchAttributes(connection: Connection, namespace: 
   const missing = SEARCH_ATTRIBUTES.filter(({ name }) => !(name in (existing.customAttributes ?? {})));
   if (missing.length === 0) return;
   const searchAttributes: Record<string, temporal.api.enums.v1.IndexedValueType> = {};
-  for (const { name } of missing) {
-    searchAttributes[name] = IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD;
+  for (const { name, type } of missing) {
+    searchAttributes[name] = type === 'KeywordList' ? IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD_LIST : IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD;
   }
   try {
     await connection.operatorService.addSearchAttributes({ namespace, searchAttributes });

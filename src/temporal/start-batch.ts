@@ -2,12 +2,13 @@ import { type Client, WorkflowExecutionAlreadyStartedError } from '@temporalio/c
 import { WorkflowIdConflictPolicy, WorkflowIdReusePolicy } from '@temporalio/common';
 import type { BatchInput } from '../shared/batch.ts';
 import { BATCH_WORKFLOW, batchWorkflowId } from './names.ts';
-import { BATCH_ID, EVENTFLOW_STATUS, PROJECT_ID } from '../../workflows/search-attributes.ts';
+import { BATCH_ID, BATCH_IDS, EVENTFLOW_STATUS, PROJECT_ID } from '../../workflows/search-attributes.ts';
 
 /**
  * Starts the batch's workflow and resolves once the server has durably recorded it: this is the moment
  * the API may answer 202. The id is the batch id, so a client retrying the same batch id (Idempotency-Key)
- * attaches to the existing run instead of processing the batch twice.
+ * attaches to the existing run instead of processing the batch twice. A run of coalesced requests is
+ * named after its first batch and lists every batch in the BatchIds search attribute.
  */
 export async function startBatchWorkflow(client: Client, taskQueue: string, input: BatchInput): Promise<string> {
   const workflowId = batchWorkflowId(input.batchId);
@@ -22,6 +23,7 @@ export async function startBatchWorkflow(client: Client, taskQueue: string, inpu
         { key: PROJECT_ID, value: input.projectId },
         { key: BATCH_ID, value: input.batchId },
         { key: EVENTFLOW_STATUS, value: 'processing' },
+        ...(input.parts ? [{ key: BATCH_IDS, value: input.parts.map((part) => part.batchId) }] : []),
       ],
     });
   } catch (error) {

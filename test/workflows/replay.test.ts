@@ -9,6 +9,7 @@ import { historyFromJSON } from '@temporalio/common/lib/proto-utils.js';
 import { Worker } from '@temporalio/worker';
 import type { BatchInput } from '../../src/shared/batch.ts';
 import { deliveryWorkflowId } from '../../src/shared/delivery.ts';
+import { mergeBatches } from '../../src/api/events/coalescer.ts';
 import { startBatchWorkflow } from '../../src/temporal/start-batch.ts';
 import { workerSinks } from '../../src/telemetry/temporal.ts';
 import { generateSecret } from '../../src/webhooks/signing.ts';
@@ -49,8 +50,17 @@ async function recordFixtures(): Promise<void> {
     await stack.client.workflow.getHandle(deliveryId).signal('replay', {});
     await stack.client.workflow.getHandle(deliveryId).result();
 
+    // Two requests the API coalesced into one run.
+    const coalesced = mergeBatches([0, 1].map((n) => ({
+      ...input,
+      batchId: randomUUID(),
+      events: [{ id: randomUUID(), type: 'purchase', properties: { amount: n } }, { id: randomUUID(), type: 'signup' }],
+    })));
+    const coalescedWorkflowId = await startBatchWorkflow(stack.client, stack.config.temporal.taskQueue, coalesced);
+    await stack.client.workflow.getHandle(coalescedWorkflowId).result();
+
     // The CLI's JSON export is the format operators use too (`temporal workflow show -o json`).
-    for (const [name, workflowId] of [['process-batch', batchWorkflowId], ['delivery-replayed', deliveryId]]) {
+    for (const [name, workflowId] of [['process-batch', batchWorkflowId], ['process-batch-coalesced', coalescedWorkflowId], ['delivery-replayed', deliveryId]]) {
       const { stdout } = await run(process.env.TEMPORAL_CLI_PATH ?? 'temporal', [
         'workflow', 'show', '--workflow-id', workflowId, '--output', 'json',
         '--address', stack.config.temporal.address, '--namespace', stack.config.temporal.namespace,

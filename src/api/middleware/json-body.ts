@@ -49,6 +49,7 @@ export const jsonBody: Middleware<ApiState> = async (ctx, next) => {
   if (text.trim() === '') throw new ApiError(400, 'invalid_json', 'the request body is empty');
   try {
     ctx.state.body = JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
+    ctx.state.bodyLength = text.length;
   } catch (error) {
     throw new ApiError(400, 'invalid_json', `the request body is not valid JSON: ${(error as Error).message}`);
   }

@@ -1,5 +1,5 @@
 import { Router } from '@koa/router';
-import { WorkflowNotFoundError } from '@temporalio/client';
+import { WorkflowNotFoundError, type WorkflowExecutionInfo } from '@temporalio/client';
 import { batchWorkflowId } from '../../temporal/names.ts';
 import { PROJECT_ID } from '../../../workflows/search-attributes.ts';
 import { findCompletedBatch, type BatchRow } from '../batches/queries.ts';
@@ -9,7 +9,12 @@ import { adminOnly } from '../middleware/auth.ts';
 import type { ApiState } from '../state.ts';
 import { callTemporal } from '../temporal-access.ts';
 
+// Both a describe() and a list() answer carry these.
+type RunInfo = Pick<WorkflowExecutionInfo, 'workflowId' | 'status' | 'startTime' | 'closeTime' | 'typedSearchAttributes'>;
+
 const MAX_BATCH_ID_LENGTH = 128;
+// Batch ids EventFlow issues (UUIDs) never need quoting inside a visibility query; others are not looked up there.
+const LIST_QUERY_SAFE = /^[A-Za-z0-9_.:-]+$/;
 
 /**
  * A batch's status: Postgres knows completed batches (with their summary); anything earlier or stuck is
@@ -29,13 +34,7 @@ export function batchesRouter({ db, temporal }: RouteDeps): Router<ApiState> {
       return;
     }
 
-    const workflowId = batchWorkflowId(batchId);
-    const description = await callTemporal(temporal, (client) => client.workflow.getHandle(workflowId).describe()).catch(
-      (error: unknown) => {
-        if (error instanceof WorkflowNotFoundError) return undefined;
-        throw error;
-      },
-    );
+    const description = (await ownRun(batchId)) ?? (await coalescedRun(batchId, projectId));
     if (!description || description.typedSearchAttributes.get(PROJECT_ID) !== projectId) throw notFound('batch');
 
     // The run may have completed between our two reads; its row is then the better answer.
@@ -45,12 +44,28 @@ export function batchesRouter({ db, temporal }: RouteDeps): Router<ApiState> {
       : {
           batch_id: batchId,
           status: description.status.name.toLowerCase(),
-          workflow_id: workflowId,
+          workflow_id: description.workflowId,
           summary: null,
           received_at: description.startTime,
           completed_at: description.closeTime ?? null,
         };
   });
+
+  function ownRun(batchId: string): Promise<RunInfo | undefined> {
+    return callTemporal(temporal, (client) => client.workflow.getHandle(batchWorkflowId(batchId)).describe()).catch((error: unknown) => {
+      if (error instanceof WorkflowNotFoundError) return undefined;
+      throw error;
+    });
+  }
+
+  /** A batch the API coalesced with others runs under the first one's id; BatchIds lists them all. */
+  async function coalescedRun(batchId: string, projectId: string): Promise<RunInfo | undefined> {
+    if (!LIST_QUERY_SAFE.test(batchId)) return undefined;
+    return callTemporal(temporal, async (client) => {
+      for await (const run of client.workflow.list({ query: `BatchIds = "${batchId}" AND ProjectId = "${projectId}"`, pageSize: 1 })) return run;
+      return undefined;
+    });
+  }
 
   return router;
 }

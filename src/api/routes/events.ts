@@ -8,6 +8,7 @@ import { startBatchWorkflow } from '../../temporal/start-batch.ts';
 import type { RouteDeps } from '../deps.ts';
 import { ApiError, notFound } from '../errors.ts';
 import { derivedEventId, idempotentBatchId } from '../events/ids.ts';
+import { createCoalescer } from '../events/coalescer.ts';
 import { createIngestParser } from '../events/ingest.ts';
 import { findEvent, listEvents, listRejectedEvents, type EventRow } from '../events/queries.ts';
 import { adminOnly } from '../middleware/auth.ts';
@@ -47,11 +48,15 @@ const REJECTED_QUERY = {
 
 type EventsQuery = { type?: string; user_id?: string; from?: string; to?: string; limit?: string; cursor?: string };
 
-export function eventsRouter({ db, ajv, temporal, taskQueue, admission }: RouteDeps): Router<ApiState> {
+export function eventsRouter({ config, db, ajv, temporal, taskQueue, admission }: RouteDeps): Router<ApiState> {
   const parseIngestBody = createIngestParser(ajv);
   const validateEventsQuery = ajv.compile(EVENTS_QUERY);
   const validateRejectedQuery = ajv.compile(REJECTED_QUERY);
   const router = new Router<ApiState>({ prefix: '/v1/events' });
+  const startRun = (input: BatchInput) => callTemporal(temporal, (client) => startBatchWorkflow(client, taskQueue, input));
+  const { coalesceWindowMs, coalesceMaxEvents, coalesceMaxBytes } = config.api.ingest;
+  const coalescer =
+    coalesceWindowMs > 0 ? createCoalescer({ windowMs: coalesceWindowMs, maxEvents: coalesceMaxEvents, maxBytes: coalesceMaxBytes }, startRun) : undefined;
 
   // Any key may ingest. The answer is sent only once Temporal durably recorded the batch's workflow:
   // from then on the batch is processed even if this process dies.
@@ -88,7 +93,10 @@ export function eventsRouter({ db, ajv, temporal, taskQueue, admission }: RouteD
       client: { ip: clientIp(ctx.ip), ...(ctx.get('User-Agent') ? { userAgent: ctx.get('User-Agent') } : {}) },
       events,
     };
-    await admission.admit(events.length, () => callTemporal(temporal, (client) => startBatchWorkflow(client, taskQueue, input)));
+    // A request with an Idempotency-Key keeps a run of its own: a retry must find it by its batch id.
+    await admission.admit<unknown>(events.length, () =>
+      coalescer && idempotencyKey === undefined ? coalescer.submit(input, ctx.state.bodyLength ?? 0) : startRun(input),
+    );
     return { batch_id: batchId, accepted: events.length, ids };
   }
 
