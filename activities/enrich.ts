@@ -7,10 +7,9 @@ import type {
   IngestEvent,
   ParsedUrl,
 } from '../src/shared/batch.ts';
+import { URL_PROPERTY } from '../src/shared/enrichment-view.ts';
 
 const UTM_KEYS = ['source', 'medium', 'campaign', 'term', 'content'] as const;
-// Property names that conventionally hold URLs (Segment's page spec uses url/referrer).
-const URL_PROPERTY = /(^|_)(url|href|referrer)$/i;
 
 export function parseClient(ip: string | undefined, userAgent: string | undefined): ClientEnrichment {
   const client: ClientEnrichment = {};

@@ -1,6 +1,7 @@
 import { patched, proxyActivities, proxyLocalActivities, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.ts';
 import type { BatchInput, BatchSummary, PersistInput } from '../src/shared/batch.ts';
+import { enrichmentView } from '../src/shared/enrichment-view.ts';
 import { EVENTFLOW_STATUS } from './search-attributes.ts';
 
 // Validation and enrichment are short and retry-safe, so they run as local activities: their inputs
@@ -92,7 +93,7 @@ async function storeBatch(input: BatchInput) {
     receivedAt: input.receivedAt,
     sentAt: input.sentAt,
     client: input.client,
-    events: input.events,
+    events: input.events.map(enrichmentView),
   });
 
   const rejectedIndexes = new Set(rejected.map((rejection) => rejection.index));
