@@ -1,9 +1,10 @@
-import { createHash, randomBytes } from 'node:crypto';
-import { Webhook } from 'standardwebhooks';
+import { createHash, createHmac, randomBytes } from 'node:crypto';
 
 // Standard Webhooks (https://www.standardwebhooks.com): `webhook-id`, `webhook-timestamp` and
 // `webhook-signature: v1,<base64 HMAC-SHA256 of "id.timestamp.body">`, several signatures
-// space-separated. Receivers verify with any Standard Webhooks library.
+// space-separated. Receivers verify with any Standard Webhooks library (the tests verify every signature
+// with the reference `standardwebhooks` package). Signing uses node:crypto: the reference package
+// hashes in JavaScript, which cost ~3 % of the worker's CPU at thousands of deliveries per second.
 
 const BASE32_ALPHABET = 'abcdefghijklmnopqrstuvwxyz234567';
 
@@ -41,17 +42,18 @@ export function generateSecret(): string {
 
 // Decoding a secret is cheap but not free; at thousands of signatures per second over a handful of
 // endpoints a small cache pays. Cleared wholesale when full rather than tracking recency.
-const SIGNER_CACHE_LIMIT = 1_000;
-const signers = new Map<string, Webhook>();
+const KEY_CACHE_LIMIT = 1_000;
+const SECRET_PREFIX = 'whsec_';
+const keys = new Map<string, Buffer>();
 
-function signerFor(secret: string): Webhook {
-  let signer = signers.get(secret);
-  if (!signer) {
-    if (signers.size >= SIGNER_CACHE_LIMIT) signers.clear();
-    signer = new Webhook(secret);
-    signers.set(secret, signer);
+function keyFor(secret: string): Buffer {
+  let key = keys.get(secret);
+  if (!key) {
+    if (keys.size >= KEY_CACHE_LIMIT) keys.clear();
+    key = Buffer.from(secret.startsWith(SECRET_PREFIX) ? secret.slice(SECRET_PREFIX.length) : secret, 'base64');
+    keys.set(secret, key);
   }
-  return signer;
+  return key;
 }
 
 export interface SignatureHeaders {
@@ -71,11 +73,12 @@ export interface SignatureInput {
 
 export function signatureHeaders({ id, timestampSeconds, body, secrets }: SignatureInput): SignatureHeaders {
   if (secrets.length === 0) throw new Error('signatureHeaders needs at least one secret');
-  const at = new Date(timestampSeconds * 1000);
-  const signatures = [...new Set(secrets)].map((secret) => signerFor(secret).sign(id, at, body));
+  const timestamp = String(Math.floor(timestampSeconds));
+  const signed = `${id}.${timestamp}.${body}`;
+  const signatures = [...new Set(secrets)].map((secret) => `v1,${createHmac('sha256', keyFor(secret)).update(signed).digest('base64')}`);
   return {
     'webhook-id': id,
-    'webhook-timestamp': String(Math.floor(timestampSeconds)),
+    'webhook-timestamp': timestamp,
     'webhook-signature': signatures.join(' '),
   };
 }
