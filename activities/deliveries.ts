@@ -16,7 +16,7 @@ import {
 import { DELIVERY_WORKFLOW } from '../src/temporal/names.ts';
 import { ENDPOINT_ID, EVENT_TYPE, EVENTFLOW_STATUS, PROJECT_ID } from '../workflows/search-attributes.ts';
 import { createDeliverer, type DeliveryTarget, type StoredEvent } from './deliver-once.ts';
-import { attemptsOf, enabledTargetsFor, loadEvents, loadTarget, type AttemptLogEntry } from './delivery-queries.ts';
+import { attemptsOf, enabledTargetsFor, loadEvents, loadStoredEvents, loadTarget, type AttemptLogEntry } from './delivery-queries.ts';
 import { recordAttempts, upsertDelivery, type AttemptRow } from '../src/webhooks/queries.ts';
 import { activeTraceId } from '../src/telemetry/spans.ts';
 
@@ -102,7 +102,9 @@ export function createDeliveryActivities({ db, config, temporal }: DeliveryDepen
     // Targets first: most batches have none, and then the batch's events need not be read back at all.
     const candidates = await enabledTargetsFor(db, input.projectId);
     if (candidates.length === 0) return { targets: 0, delivered: 0, handedOff: 0 };
-    const events = await loadEvents(db, input.projectId, input.eventIds);
+    const events = input.rowRefs
+      ? await loadStoredEvents(db, input.projectId, input.eventIds, input.rowRefs)
+      : await loadEvents(db, input.projectId, input.eventIds);
     const types = [...new Set(events.map((event) => event.type))];
     const targets = candidates.filter((target) => types.some((type) => target.matches(type)));
     if (targets.length === 0) return { targets: 0, delivered: 0, handedOff: 0 };

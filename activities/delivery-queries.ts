@@ -12,11 +12,28 @@ const EVENT_COLUMNS = [
 
 export async function loadEvents(db: Knex, projectId: string, ids: string[]): Promise<StoredEvent[]> {
   const rows = await db('events').select(EVENT_COLUMNS).where('project_id', projectId).whereIn('id', ids);
-  return rows.map((row) => ({
+  return rows.map(toStoredEvent);
+}
+
+/**
+ * A just-stored batch's events, read by the ctids persist returned (a TID scan: no index, no planner
+ * estimate involved). The project and id of each row are checked, so a row that moved or was replaced
+ * is never taken for ours; those few are read by id.
+ */
+export async function loadStoredEvents(db: Knex, projectId: string, ids: string[], rowRefs: string[]): Promise<StoredEvent[]> {
+  const wanted = new Set(ids);
+  // No project_id in the WHERE clause: with it, the planner may prefer a project index (see above).
+  const rows = await db('events').select(['project_id', ...EVENT_COLUMNS]).whereRaw('ctid = ANY(?::tid[])', [rowRefs]);
+  const found = rows.filter((row) => row.project_id === projectId && wanted.delete(row.id)).map(({ project_id, ...row }) => toStoredEvent(row));
+  return wanted.size === 0 ? found : [...found, ...(await loadEvents(db, projectId, [...wanted]))];
+}
+
+function toStoredEvent(row: Record<string, any>): StoredEvent {
+  return {
     ...row,
     timestamp: new Date(row.timestamp).toISOString(),
     received_at: new Date(row.received_at).toISOString(),
-  }));
+  } as StoredEvent;
 }
 
 interface EndpointRow {

@@ -20,7 +20,8 @@ export function createPersistActivity(db: Knex) {
       // First occurrence wins inside a batch, matching what ON CONFLICT does across batches.
       const seen = new Set<string>();
       const unique = input.events.filter(({ event }) => !seen.has(event.id) && seen.add(event.id));
-      const storedIds = unique.length === 0 ? [] : await insertEvents(trx, input, unique);
+      const inserted = unique.length === 0 ? [] : await insertEvents(trx, input, unique);
+      const storedIds = inserted.map(({ id }) => id);
 
       if (input.rejected.length > 0) {
         await trx('rejected_events')
@@ -43,6 +44,7 @@ export function createPersistActivity(db: Knex) {
         stored: storedIds.length,
         duplicates: input.events.length - storedIds.length,
         storedIds: deliverable ? storedIds : [],
+        ...(deliverable ? { storedRowRefs: inserted.map(({ row_ref }) => row_ref) } : {}),
         deliverable,
       };
       const summary: Omit<BatchSummary, 'batchId'> & { persist: PersistResult } = {
@@ -76,7 +78,7 @@ async function insertEvents(trx: Knex.Transaction, input: PersistInput, rows: Pe
                    ?::jsonb[], ?::jsonb[], ?::jsonb[])
          AS u(id, type, user_id, anonymous_id, timestamp, original_timestamp, properties, context, enrichment)
      ON CONFLICT (project_id, id) DO NOTHING
-     RETURNING id`,
+     RETURNING id, ctid::text AS row_ref`,
     [
       input.projectId,
       input.batchId,
@@ -93,5 +95,5 @@ async function insertEvents(trx: Knex.Transaction, input: PersistInput, rows: Pe
       column(({ enrichment }) => JSON.stringify({ ...input.client, ...(enrichment.urls ? { urls: enrichment.urls } : {}) })),
     ] as unknown as readonly Knex.RawBinding[],
   );
-  return (result.rows as Array<{ id: string }>).map((row) => row.id);
+  return result.rows as Array<{ id: string; row_ref: string }>;
 }

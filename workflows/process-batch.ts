@@ -54,6 +54,9 @@ export async function processBatch(input: BatchInput): Promise<BatchSummary> {
           projectId: input.projectId,
           batchId: input.batchId,
           eventIds: outcomes.flatMap(({ persisted }) => persisted.storedIds),
+          ...(outcomes.every(({ persisted }) => persisted.storedRowRefs)
+            ? { rowRefs: outcomes.flatMap(({ persisted }) => persisted.storedRowRefs ?? []) }
+            : {}),
         });
 
   const summaries = outcomes.map(({ summary }) => summary);

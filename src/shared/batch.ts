@@ -112,6 +112,13 @@ export interface PersistResult {
    * because this result is written to workflow history and ids nobody needs would cost 40 bytes each.
    */
   storedIds: string[];
+  /**
+   * Where those rows were written (their `ctid`s), aligned with storedIds, when they are deliverable:
+   * dispatch reads the batch back by TID, which no planner estimate can turn into a scan of the
+   * project's rows (it did, for projects newer than the table's statistics). A row that moved since
+   * (VACUUM FULL, CLUSTER) is simply read by id instead.
+   */
+  storedRowRefs?: string[];
   /** Whether the project had a delivery target when the batch was stored (absent in older results). */
   deliverable?: boolean;
 }

@@ -53,6 +53,8 @@ export interface DispatchInput {
   projectId: string;
   batchId: string;
   eventIds: string[];
+  /** The rows' ctids, aligned with eventIds (see PersistResult.storedRowRefs); absent in older runs. */
+  rowRefs?: string[];
 }
 
 export interface DispatchResult {
