@@ -26,6 +26,7 @@ export interface BenchOptions {
   leverRate: number;
   leverDuration: number;
   leverBatchSizes: number[];
+  leverCoalesceWindows: number[];
   connections: number;
   drainTimeout: number;
   workerEnv: Record<string, string>;
@@ -47,7 +48,7 @@ to bench-results/<timestamp>.json).
 
   --quick                    ~10 s phases and short ceilings (a smoke run of everything)
   --only a,b,…               sections: ${SECTIONS.join(', ')} (default: all but levers)
-  --levers                   also run the levers: batch size 100/500/2000 and worker concurrency
+  --levers                   also run the levers: batch size, worker concurrency, coalescing window
   --rate N                   sustained phase offered events/s (default 20000)
   --batch-size N             sustained and webhook phases' events per request (default 500)
   --duration S               sustained phase seconds (default 60; --quick 10)
@@ -65,6 +66,8 @@ to bench-results/<timestamp>.json).
   --lever-duration S         (default 20; --quick 8)
   --lever-batch-sizes a,b,c  (default 100,500,1000; 2,000 of the ~490-byte benchmark events exceed the
                              API's 512 KiB body limit, so such a size is reported as not fitting)
+  --lever-coalesce-windows a,b  INGEST_COALESCE_WINDOW_MS values run at --fixed-rate x --fixed-batch-size
+                             (default 0,10,25,50; 0 = off)
   --connections N            load generator keep-alive connections (default 64)
   --drain-timeout S          give up waiting for the backlog after S (default 900)
   --worker-env K=V           extra worker environment (repeatable), e.g. WORKER_MAX_CONCURRENT_ACTIVITIES=200
@@ -81,6 +84,12 @@ function positive(name: string, raw: string | undefined, fallback: number): numb
   if (raw === undefined) return fallback;
   const value = Number(raw);
   if (!Number.isFinite(value) || value <= 0) throw new Error(`--${name} must be a positive number, got "${raw}"`);
+  return value;
+}
+
+function nonNegativeInteger(name: string, raw: string): number {
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 0) throw new Error(`--${name} takes whole numbers ≥ 0, got "${raw}"`);
   return value;
 }
 
@@ -119,6 +128,7 @@ export function parseOptions(argv: string[]): BenchOptions | 'help' {
       'lever-rate': { type: 'string' },
       'lever-duration': { type: 'string' },
       'lever-batch-sizes': { type: 'string' },
+      'lever-coalesce-windows': { type: 'string' },
       connections: { type: 'string' },
       'drain-timeout': { type: 'string' },
       'worker-env': { type: 'string', multiple: true },
@@ -167,6 +177,7 @@ export function parseOptions(argv: string[]): BenchOptions | 'help' {
     leverRate: positive('lever-rate', values['lever-rate'], rate),
     leverDuration: positive('lever-duration', values['lever-duration'], quick ? 8 : 20),
     leverBatchSizes: batchSizes,
+    leverCoalesceWindows: (values['lever-coalesce-windows'] ?? '0,10,25,50').split(',').map((item) => nonNegativeInteger('lever-coalesce-windows', item)),
     connections: positive('connections', values.connections, 64),
     drainTimeout: positive('drain-timeout', values['drain-timeout'], 900),
     workerEnv: keyValues('worker-env', values['worker-env']),

@@ -244,7 +244,11 @@ async function main(): Promise<void> {
     sustained?: PhaseResult;
     webhook?: PhaseResult;
     naive?: NaiveResult;
-    levers?: { batchSize: Array<ReturnType<typeof leverRow> | { batchSize: number; skipped: string }>; workerConcurrency: Array<{ env: Record<string, string> } & ReturnType<typeof leverRow>> };
+    levers?: {
+      batchSize: Array<ReturnType<typeof leverRow> | { batchSize: number; skipped: string }>;
+      workerConcurrency: Array<{ env: Record<string, string> } & ReturnType<typeof leverRow>>;
+      coalescing: Array<{ coalesceWindowMs: number } & ReturnType<typeof leverRow>>;
+    };
     warmUp?: Awaited<ReturnType<typeof warmUp>>;
     errors: Record<string, string>;
   } = { errors: {} };
@@ -368,9 +372,9 @@ async function main(): Promise<void> {
         // Each lever run gets a stack of its own: Temporal's SQLite file and the events table grow with
         // every run, and a run on a bigger database costs more per event, which would favour whichever
         // setting ran first. Attached to a running stack, only the batch size can be varied.
-        const fresh = async (workerEnv: Record<string, string>, spec: PhaseSpec): Promise<PhaseResult> => {
+        const fresh = async (workerEnv: Record<string, string>, spec: PhaseSpec, apiEnv: Record<string, string> = {}): Promise<PhaseResult> => {
           if (stack.mode === 'attached') return runPhase(ctx, spec);
-          const leverStack = await openStack({ dataRoot: options.dataRoot, pgStatStatements: options.pgStatements, workerEnv: { ...options.workerEnv, ...workerEnv }, apiEnv: options.apiEnv, log });
+          const leverStack = await openStack({ dataRoot: options.dataRoot, pgStatStatements: options.pgStatements, workerEnv: { ...options.workerEnv, ...workerEnv }, apiEnv: { ...options.apiEnv, ...apiEnv }, log });
           const leverDb = new pg.Pool({ connectionString: leverStack.databaseUrl, max: 4 });
           const leverConnection = await Connection.connect({ address: leverStack.temporalAddress });
           const leverTracked = () => [...leverStack.processes(), ...extra];
@@ -414,7 +418,20 @@ async function main(): Promise<void> {
         } else {
           log('attached stack: its worker cannot be reconfigured from here, so the worker-concurrency lever is skipped');
         }
-        results.levers = { batchSize, workerConcurrency };
+        // Coalescing small requests into one run, at the latency phase's rate and request size.
+        const coalescing = [];
+        if (stack.mode === 'booted') {
+          for (const windowMs of options.leverCoalesceWindows) {
+            const env = { INGEST_COALESCE_WINDOW_MS: String(windowMs) };
+            const spec = { name: `lever-coalesce-${windowMs}`, eventsPerSecond: options.fixedRate, batchSize: options.fixedBatchSize, durationSeconds: options.leverDuration, webhook: false };
+            const result = await fresh({}, spec, env);
+            coalescing.push({ coalesceWindowMs: windowMs, ...leverRow(result) });
+            log(`lever coalesce ${windowMs} ms: ${JSON.stringify(leverRow(result))}`);
+          }
+        } else {
+          log('attached stack: its API cannot be reconfigured from here, so the coalescing lever is skipped');
+        }
+        results.levers = { batchSize, workerConcurrency, coalescing };
       });
     }
   } finally {
