@@ -20,7 +20,7 @@ export interface EventFlowConfig {
     /** Load shedding for POST /v1/events (429 + Retry-After); see src/api/events/admission.ts. */
     ingest: {
       maxInFlightEvents: number;
-      /** Processing lag (oldest waiting workflow task) above which ingestion is refused; 0 = never. */
+      /** Processing lag (expected wait of a batch accepted now, src/temporal/backlog.ts) above which ingestion is refused; 0 = never. */
       maxBacklogSeconds: number;
       /** How often the lag is read from Temporal. */
       backlogProbeIntervalMs: number;

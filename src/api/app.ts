@@ -49,7 +49,7 @@ export function createApp(deps: AppDeps): Koa<ApiState> {
       deps.admission ??
       createAdmission({
         maxInFlightEvents: deps.config.api.ingest.maxInFlightEvents,
-        maxBacklogAgeMs: deps.config.api.ingest.maxBacklogSeconds * 1000,
+        maxProcessingLagMs: deps.config.api.ingest.maxBacklogSeconds * 1000,
       }),
   };
   const resources = [

@@ -69,7 +69,7 @@ const connecting = (async () => {
 
 const admission = createAdmission({
   maxInFlightEvents: config.api.ingest.maxInFlightEvents,
-  maxBacklogAgeMs: config.api.ingest.maxBacklogSeconds * 1000,
+  maxProcessingLagMs: config.api.ingest.maxBacklogSeconds * 1000,
 });
 const stopBacklogProbe =
   config.api.ingest.maxBacklogSeconds > 0

@@ -38,7 +38,7 @@ const ingestDuration = new Histogram({
 
 const processingBacklog = new Gauge({
   name: 'eventflow_processing_backlog_seconds',
-  help: 'Age of the oldest batch workflow task waiting for a worker, as last read by the API (load shedding input).',
+  help: 'How long a batch accepted now would wait for a worker (queued workflow tasks over their dispatch rate, and at least the age of the oldest), as last read by the API: the load shedding input.',
   registers: [metricsRegistry],
 });
 

@@ -3,11 +3,12 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { createAdmission } from '../../src/api/events/admission.ts';
 import { ApiError } from '../../src/api/errors.ts';
+import { expectedWaitMs } from '../../src/temporal/backlog.ts';
 import { startStack, type Stack } from '../helpers/stack.ts';
 
 describe('load shedding: 429 + Retry-After instead of an unbounded queue', () => {
   test('events in flight are bounded; a refused request runs nothing', async () => {
-    const admission = createAdmission({ maxInFlightEvents: 100, maxBacklogAgeMs: 0 });
+    const admission = createAdmission({ maxInFlightEvents: 100, maxProcessingLagMs: 0 });
     let release!: () => void;
     const holding = admission.admit(60, () => new Promise<void>((resolve) => (release = resolve)));
     let ran = false;
@@ -35,11 +36,11 @@ describe('load shedding: 429 + Retry-After instead of an unbounded queue', () =>
   });
 
   test('the lag bound refuses with a Retry-After that grows with the excess, capped at 30 s', async () => {
-    const admission = createAdmission({ maxInFlightEvents: 1_000, maxBacklogAgeMs: 5_000 });
-    admission.observeBacklogAge(4_000);
+    const admission = createAdmission({ maxInFlightEvents: 1_000, maxProcessingLagMs: 5_000 });
+    admission.observeProcessingLag(4_000);
     await admission.admit(1, async () => undefined);
     for (const [lagMs, retryAfter] of [[5_500, '1'], [12_000, '7'], [600_000, '30']] as const) {
-      admission.observeBacklogAge(lagMs);
+      admission.observeProcessingLag(lagMs);
       await assert.rejects(admission.admit(1, async () => undefined), (error: unknown) => {
         assert.ok(error instanceof ApiError);
         assert.equal(error.status, 429);
@@ -48,6 +49,16 @@ describe('load shedding: 429 + Retry-After instead of an unbounded queue', () =>
         return true;
       });
     }
+  });
+
+  test('the lag is the queue over its drain rate, never less than the oldest task has waited', () => {
+    // Intake outrunning processing: a young oldest task, but 325 tasks at 10.5/s are 31 s of work.
+    assert.equal(expectedWaitMs({ oldestWaitingMs: 6_000, waitingTasks: 325, dispatchedPerSecond: 10.5 }), 30_952);
+    // Draining: the queue is short for its rate, and the oldest task's age is the better figure.
+    assert.equal(expectedWaitMs({ oldestWaitingMs: 47_000, waitingTasks: 543, dispatchedPerSecond: 19.1 }), 47_000);
+    // No worker has taken anything yet: the rate says nothing, the age decides.
+    assert.equal(expectedWaitMs({ oldestWaitingMs: 2_500, waitingTasks: 40, dispatchedPerSecond: 0 }), 2_500);
+    assert.equal(expectedWaitMs({ oldestWaitingMs: 0, waitingTasks: 0, dispatchedPerSecond: 12 }), 0);
   });
 
   describe('against a real Temporal task queue that no worker serves', () => {

@@ -105,7 +105,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const log = createLogger('eventflow-api-test', config.logLevel);
   const admission = createAdmission({
     maxInFlightEvents: config.api.ingest.maxInFlightEvents,
-    maxBacklogAgeMs: config.api.ingest.maxBacklogSeconds * 1000,
+    maxProcessingLagMs: config.api.ingest.maxBacklogSeconds * 1000,
   });
   if (options.backlogProbe) {
     const stopProbe = startBacklogProbe({ temporal, taskQueue: config.temporal.taskQueue, admission, intervalMs: config.api.ingest.backlogProbeIntervalMs, log });

@@ -5,35 +5,36 @@ import { ApiError } from '../errors.ts';
  * instead of queueing without limit:
  * - events this process is still handing to Temporal (starts in flight): protects the API's memory and
  *   the Temporal frontend when requests arrive faster than starts complete;
- * - how far processing lags behind acceptance, read as the age of the oldest workflow task waiting on
- *   the task queue: a 202 is a promise to process soon, and past this lag the promise is not kept.
+ * - how far processing lags behind acceptance: how long a batch accepted now would wait on the task
+ *   queue for a worker (src/temporal/backlog.ts). A 202 is a promise to process soon, and past this
+ *   lag the promise is not kept.
  * A refused request started nothing, so retrying it (with or without Idempotency-Key) is always safe.
  */
 export interface AdmissionLimits {
   /** Events per API process whose workflow start is still in flight. */
   maxInFlightEvents: number;
-  /** Oldest waiting workflow task, in ms, above which requests are refused; 0 turns the check off. */
-  maxBacklogAgeMs: number;
+  /** Processing lag, in ms, above which requests are refused; 0 turns the check off. */
+  maxProcessingLagMs: number;
 }
 
 export interface Admission {
   /** Runs `start` for `events` events, or throws a 429 ApiError without running it. */
   admit<T>(events: number, start: () => Promise<T>): Promise<T>;
-  /** The latest observed processing lag (oldest waiting workflow task), for metrics and /ready. */
-  backlogAgeMs(): number;
+  /** The latest observed processing lag in ms. */
+  processingLagMs(): number;
   /** Feeds the lag observed by the backlog probe. */
-  observeBacklogAge(ms: number): void;
+  observeProcessingLag(ms: number): void;
 }
 
 export function createAdmission(limits: AdmissionLimits): Admission {
   let inFlightEvents = 0;
-  let latestBacklogAgeMs = 0;
+  let latestLagMs = 0;
 
   return {
     async admit(events, start) {
-      if (limits.maxBacklogAgeMs > 0 && latestBacklogAgeMs > limits.maxBacklogAgeMs) {
-        throw overloaded('processing_backlog', `processing lags ${Math.round(latestBacklogAgeMs / 1000)} s behind; retry later`,
-          retryAfterSeconds(latestBacklogAgeMs - limits.maxBacklogAgeMs));
+      if (limits.maxProcessingLagMs > 0 && latestLagMs > limits.maxProcessingLagMs) {
+        throw overloaded('processing_backlog', `processing lags ${Math.round(latestLagMs / 1000)} s behind; retry later`,
+          retryAfterSeconds(latestLagMs - limits.maxProcessingLagMs));
       }
       // A single request larger than the bound is still admitted when nothing else is in flight.
       if (inFlightEvents > 0 && inFlightEvents + events > limits.maxInFlightEvents) {
@@ -46,9 +47,9 @@ export function createAdmission(limits: AdmissionLimits): Admission {
         inFlightEvents -= events;
       }
     },
-    backlogAgeMs: () => latestBacklogAgeMs,
-    observeBacklogAge(ms) {
-      latestBacklogAgeMs = ms;
+    processingLagMs: () => latestLagMs,
+    observeProcessingLag(ms) {
+      latestLagMs = ms;
     },
   };
 }

@@ -1,6 +1,6 @@
 import type { Logger } from '../../logging.ts';
 import { recordProcessingBacklog } from '../../telemetry/metrics.ts';
-import { workflowBacklogAgeMs } from '../../temporal/backlog.ts';
+import { describeWorkflowBacklog, expectedWaitMs } from '../../temporal/backlog.ts';
 import { callTemporal, type TemporalClientRef } from '../temporal-access.ts';
 import type { Admission } from './admission.ts';
 
@@ -21,16 +21,17 @@ export function startBacklogProbe(options: {
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
   const tick = async () => {
-    let ageMs = 0;
+    let lagMs = 0;
     try {
       if (options.temporal.current) {
-        ageMs = await callTemporal(options.temporal, (client) => workflowBacklogAgeMs(client, options.taskQueue), PROBE_DEADLINE_MS);
+        const backlog = await callTemporal(options.temporal, (client) => describeWorkflowBacklog(client, options.taskQueue), PROBE_DEADLINE_MS);
+        lagMs = expectedWaitMs(backlog);
       }
     } catch (error) {
       options.log.debug({ err: error }, 'could not read the task queue backlog');
     }
-    options.admission.observeBacklogAge(ageMs);
-    recordProcessingBacklog(ageMs / 1000);
+    options.admission.observeProcessingLag(lagMs);
+    recordProcessingBacklog(lagMs / 1000);
     if (!stopped) timer = setTimeout(tick, options.intervalMs);
   };
   timer = setTimeout(tick, 0);
