@@ -32,14 +32,19 @@ export async function describeWorkflowBacklog(client: Client, taskQueue: string)
 }
 
 /**
- * How long a batch accepted now can expect to wait before a worker picks it up, in ms: the queue's
- * length over the rate it drains at, and never less than the oldest task's age. The age alone trails
- * the truth while intake outruns processing (measured: at 20,000 events/s offered and ~5,000/s
- * processed, the oldest task was 6 s old when the queue already held 31 s of work), so a bound on
- * it alone lets the backlog grow to several times its limit before refusing anything. With no
- * dispatches yet (no worker) the rate says nothing, and the age, which then keeps growing, decides.
+ * How long a batch accepted now can expect to wait before a worker picks it up, in ms.
+ *
+ * The oldest task's age alone trails the truth while intake outruns processing (measured: at 20,000
+ * events/s offered and ~5,000/s processed, the oldest task was 6 s old when the queue already held
+ * 31 s of work), so a bound on it lets the backlog grow to several times its limit before anything is
+ * refused. The queue's length over its dispatch rate sees that early, but the server averages the rate
+ * over a window, so right after an idle spell it under-states the rate and the projection over-states
+ * the wait (measured: a burst after idle was refused for 4 s with nothing really behind). So the
+ * projection only counts once the oldest task has waited `projectFromAgeMs`: a queue that young is not
+ * refused on a forecast. With no dispatches yet (no worker) the age alone decides.
  */
-export function expectedWaitMs(backlog: WorkflowBacklog): number {
-  const drainMs = backlog.dispatchedPerSecond > 0 ? (backlog.waitingTasks / backlog.dispatchedPerSecond) * 1000 : 0;
-  return Math.round(Math.max(backlog.oldestWaitingMs, drainMs));
+export function expectedWaitMs(backlog: WorkflowBacklog, projectFromAgeMs: number): number {
+  const trustProjection = backlog.dispatchedPerSecond > 0 && backlog.oldestWaitingMs >= projectFromAgeMs;
+  const projectedMs = trustProjection ? (backlog.waitingTasks / backlog.dispatchedPerSecond) * 1000 : 0;
+  return Math.round(Math.max(backlog.oldestWaitingMs, projectedMs));
 }

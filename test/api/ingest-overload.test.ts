@@ -51,14 +51,17 @@ describe('load shedding: 429 + Retry-After instead of an unbounded queue', () =>
     }
   });
 
-  test('the lag is the queue over its drain rate, never less than the oldest task has waited', () => {
-    // Intake outrunning processing: a young oldest task, but 325 tasks at 10.5/s are 31 s of work.
-    assert.equal(expectedWaitMs({ oldestWaitingMs: 6_000, waitingTasks: 325, dispatchedPerSecond: 10.5 }), 30_952);
+  test('the lag is the queue over its drain rate once the oldest task has waited, never less than its age', () => {
+    const projectFromAgeMs = 10_000;
+    // Intake outrunning processing: 478 tasks at 10.4/s are 46 s of work though the oldest waited 11 s.
+    assert.equal(expectedWaitMs({ oldestWaitingMs: 11_000, waitingTasks: 478, dispatchedPerSecond: 10.4 }, projectFromAgeMs), 45_962);
+    // A burst after idle: the server's rate still averages the idle spell, so a young queue is judged by its age.
+    assert.equal(expectedWaitMs({ oldestWaitingMs: 3_000, waitingTasks: 150, dispatchedPerSecond: 2 }, projectFromAgeMs), 3_000);
     // Draining: the queue is short for its rate, and the oldest task's age is the better figure.
-    assert.equal(expectedWaitMs({ oldestWaitingMs: 47_000, waitingTasks: 543, dispatchedPerSecond: 19.1 }), 47_000);
-    // No worker has taken anything yet: the rate says nothing, the age decides.
-    assert.equal(expectedWaitMs({ oldestWaitingMs: 2_500, waitingTasks: 40, dispatchedPerSecond: 0 }), 2_500);
-    assert.equal(expectedWaitMs({ oldestWaitingMs: 0, waitingTasks: 0, dispatchedPerSecond: 12 }), 0);
+    assert.equal(expectedWaitMs({ oldestWaitingMs: 47_000, waitingTasks: 543, dispatchedPerSecond: 19.1 }, projectFromAgeMs), 47_000);
+    // No worker has taken anything: the rate says nothing, the age decides.
+    assert.equal(expectedWaitMs({ oldestWaitingMs: 12_500, waitingTasks: 40, dispatchedPerSecond: 0 }, projectFromAgeMs), 12_500);
+    assert.equal(expectedWaitMs({ oldestWaitingMs: 0, waitingTasks: 0, dispatchedPerSecond: 12 }, projectFromAgeMs), 0);
   });
 
   describe('against a real Temporal task queue that no worker serves', () => {

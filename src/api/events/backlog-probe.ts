@@ -16,6 +16,8 @@ export function startBacklogProbe(options: {
   taskQueue: string;
   admission: Admission;
   intervalMs: number;
+  /** The admission bound on the lag; the queue's projected wait counts once its oldest task waited a third of it. */
+  maxLagMs: number;
   log: Logger;
 }): () => void {
   let stopped = false;
@@ -25,7 +27,7 @@ export function startBacklogProbe(options: {
     try {
       if (options.temporal.current) {
         const backlog = await callTemporal(options.temporal, (client) => describeWorkflowBacklog(client, options.taskQueue), PROBE_DEADLINE_MS);
-        lagMs = expectedWaitMs(backlog);
+        lagMs = expectedWaitMs(backlog, options.maxLagMs / 3);
       }
     } catch (error) {
       options.log.debug({ err: error }, 'could not read the task queue backlog');
