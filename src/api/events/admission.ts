@@ -20,8 +20,6 @@ export interface AdmissionLimits {
 export interface Admission {
   /** Runs `start` for `events` events, or throws a 429 ApiError without running it. */
   admit<T>(events: number, start: () => Promise<T>): Promise<T>;
-  /** The latest observed processing lag in ms. */
-  processingLagMs(): number;
   /** Feeds the lag observed by the backlog probe. */
   observeProcessingLag(ms: number): void;
 }
@@ -47,7 +45,6 @@ export function createAdmission(limits: AdmissionLimits): Admission {
         inFlightEvents -= events;
       }
     },
-    processingLagMs: () => latestLagMs,
     observeProcessingLag(ms) {
       latestLagMs = ms;
     },
