@@ -73,7 +73,7 @@ const admission = createAdmission({
 });
 const stopBacklogProbe =
   config.api.ingest.maxBacklogSeconds > 0
-    ? startBacklogProbe({ temporal, taskQueue: config.temporal.taskQueue, admission, intervalMs: config.api.ingest.backlogProbeIntervalMs, maxLagMs: config.api.ingest.maxBacklogSeconds * 1000, log })
+    ? startBacklogProbe({ temporal, taskQueue: config.temporal.taskQueue, admission, intervalMs: config.api.ingest.backlogProbeIntervalMs, log })
     : () => undefined;
 const app = createApp({ config, db, log, temporal, admission });
 const server = createServer(app.callback());

@@ -108,7 +108,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     maxProcessingLagMs: config.api.ingest.maxBacklogSeconds * 1000,
   });
   if (options.backlogProbe) {
-    const stopProbe = startBacklogProbe({ temporal, taskQueue: config.temporal.taskQueue, admission, intervalMs: config.api.ingest.backlogProbeIntervalMs, maxLagMs: config.api.ingest.maxBacklogSeconds * 1000, log });
+    const stopProbe = startBacklogProbe({ temporal, taskQueue: config.temporal.taskQueue, admission, intervalMs: config.api.ingest.backlogProbeIntervalMs, log });
     stops.unshift(async () => stopProbe());
   }
   const app = createApp({ config, db, log, temporal, admission, keyCacheTtlMs: options.keyCacheTtlMs });

@@ -18,6 +18,8 @@ export interface AdmissionLimits {
 }
 
 export interface Admission {
+  /** The bound on processing lag this admission enforces (0 = off); the backlog probe reads it too. */
+  readonly maxProcessingLagMs: number;
   /** Runs `start` for `events` events, or throws a 429 ApiError without running it. */
   admit<T>(events: number, start: () => Promise<T>): Promise<T>;
   /** Feeds the lag observed by the backlog probe. */
@@ -29,6 +31,7 @@ export function createAdmission(limits: AdmissionLimits): Admission {
   let latestLagMs = 0;
 
   return {
+    maxProcessingLagMs: limits.maxProcessingLagMs,
     async admit(events, start) {
       if (limits.maxProcessingLagMs > 0 && latestLagMs > limits.maxProcessingLagMs) {
         throw overloaded('processing_backlog', `processing lags ${Math.round(latestLagMs / 1000)} s behind; retry later`,

@@ -16,8 +16,6 @@ export function startBacklogProbe(options: {
   taskQueue: string;
   admission: Admission;
   intervalMs: number;
-  /** The admission bound on the lag; the queue's projected wait counts once its oldest task waited a third of it. */
-  maxLagMs: number;
   log: Logger;
 }): () => void {
   let stopped = false;
@@ -27,7 +25,8 @@ export function startBacklogProbe(options: {
     try {
       if (options.temporal.current) {
         const backlog = await callTemporal(options.temporal, (client) => describeWorkflowBacklog(client, options.taskQueue), PROBE_DEADLINE_MS);
-        lagMs = expectedWaitMs(backlog, options.maxLagMs / 3);
+        // The queue's projected wait counts once its oldest task has waited a third of the bound.
+        lagMs = expectedWaitMs(backlog, options.admission.maxProcessingLagMs / 3);
       }
     } catch (error) {
       options.log.debug({ err: error }, 'could not read the task queue backlog');
