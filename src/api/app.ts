@@ -3,7 +3,6 @@ import type { Knex } from 'knex';
 import Koa from 'koa';
 import type { EventFlowConfig } from '../config.ts';
 import type { Logger } from '../logging.ts';
-import { createSchemaCompiler } from '../schemas/json-schema.ts';
 import { metricsRoute } from '../telemetry/metrics.ts';
 import type { RouteDeps } from './deps.ts';
 import { createAdmission, type Admission } from './events/admission.ts';
@@ -43,7 +42,6 @@ export function createApp(deps: AppDeps): Koa<ApiState> {
     log: deps.log,
     temporal: deps.temporal,
     taskQueue: deps.config.temporal.taskQueue,
-    ajv: createSchemaCompiler(),
     auth: createAuthenticator(deps.db, deps.keyCacheTtlMs ?? KEY_CACHE_TTL_MS),
     admission:
       deps.admission ??

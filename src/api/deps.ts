@@ -1,4 +1,3 @@
-import type { Ajv } from 'ajv';
 import type { Knex } from 'knex';
 import type { EventFlowConfig } from '../config.ts';
 import type { Logger } from '../logging.ts';
@@ -13,8 +12,6 @@ export interface RouteDeps {
   log: Logger;
   temporal: TemporalClientRef;
   taskQueue: string;
-  /** One Ajv instance for all request schemas (compiled once, at router construction). */
-  ajv: Ajv;
   auth: Authenticator;
   /** Load shedding for ingestion. */
   admission: Admission;

@@ -21,6 +21,11 @@ export function notFound(what = 'resource'): ApiError {
   return new ApiError(404, 'not_found', `${what} not found`);
 }
 
+/** 400 invalid_body with one `{ field, message }` detail per problem. */
+export function invalidBody(details: Array<{ field: string; message: string }>, message = 'the request body is invalid'): ApiError {
+  return new ApiError(400, 'invalid_body', message, details);
+}
+
 export function forbidden(message: string): ApiError {
   return new ApiError(403, 'forbidden', message);
 }

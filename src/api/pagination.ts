@@ -6,6 +6,19 @@ import { ApiError } from './errors.ts';
 export const DEFAULT_PAGE_SIZE = 50;
 export const MAX_PAGE_SIZE = 1_000;
 
+/** Query-schema properties every list route takes: spread them into its `validateQuery` schema. */
+export const PAGE_PARAMS = {
+  limit: { type: 'string', pattern: '^(?:[1-9][0-9]{0,2}|1000)$' },
+  cursor: { type: 'string', maxLength: 2048 },
+} as const;
+
+/** A time-range bound in a query string (`from`, `to`). */
+export const TIME_PARAM = { type: 'string', format: 'date-time' } as const;
+
+export function pageSize(limit: string | undefined): number {
+  return limit === undefined ? DEFAULT_PAGE_SIZE : Number(limit);
+}
+
 export function encodeCursor(key: string[]): string {
   return Buffer.from(JSON.stringify(key)).toString('base64url');
 }

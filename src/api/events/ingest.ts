@@ -1,4 +1,4 @@
-import type { Ajv } from 'ajv';
+import { createSchemaCompiler } from '../../schemas/json-schema.ts';
 import type { IngestEvent } from '../../shared/batch.ts';
 import { ApiError } from '../errors.ts';
 import { describeAjvErrors, isStorableInstant, isStorableMillis, unstorableValueProblem, type FieldDetail } from '../validation.ts';
@@ -54,7 +54,8 @@ export interface ParseOptions {
 }
 
 /** The request body's three accepted shapes: one event, an array of events, or `{ batch, sent_at }`. */
-export function createIngestParser(ajv: Ajv) {
+export function createIngestParser() {
+  const ajv = createSchemaCompiler();
   const validateEvent = ajv.compile(EVENT_SCHEMA);
   const validateEnvelope = ajv.compile(ENVELOPE_SCHEMA);
 

@@ -13,8 +13,8 @@ import { createIngestParser } from '../events/ingest.ts';
 import { findEvent, listEvents, listRejectedEvents, type EventRow } from '../events/queries.ts';
 import { adminOnly } from '../middleware/auth.ts';
 import { jsonBody } from '../middleware/json-body.ts';
-import { decodeCursor, page } from '../pagination.ts';
-import { LIMIT_PARAM, pageSize, parseQuery, TIME_PARAM } from '../query-params.ts';
+import { validateQuery, type Valid } from '../middleware/validate.ts';
+import { decodeCursor, page, PAGE_PARAMS, pageSize, TIME_PARAM } from '../pagination.ts';
 import type { ApiState } from '../state.ts';
 import { callTemporal } from '../temporal-access.ts';
 
@@ -29,8 +29,7 @@ const EVENTS_QUERY = {
     user_id: { type: 'string', maxLength: 256 },
     from: TIME_PARAM,
     to: TIME_PARAM,
-    limit: LIMIT_PARAM,
-    cursor: { type: 'string', maxLength: 2048 },
+    ...PAGE_PARAMS,
   },
 } as const;
 
@@ -41,17 +40,15 @@ const REJECTED_QUERY = {
     type: { type: 'string', maxLength: 128 },
     from: TIME_PARAM,
     to: TIME_PARAM,
-    limit: LIMIT_PARAM,
-    cursor: { type: 'string', maxLength: 2048 },
+    ...PAGE_PARAMS,
   },
 } as const;
 
 type EventsQuery = { type?: string; user_id?: string; from?: string; to?: string; limit?: string; cursor?: string };
+type RejectedQuery = Omit<EventsQuery, 'user_id'>;
 
-export function eventsRouter({ config, db, ajv, temporal, taskQueue, admission }: RouteDeps): Router<ApiState> {
-  const parseIngestBody = createIngestParser(ajv);
-  const validateEventsQuery = ajv.compile(EVENTS_QUERY);
-  const validateRejectedQuery = ajv.compile(REJECTED_QUERY);
+export function eventsRouter({ config, db, temporal, taskQueue, admission }: RouteDeps): Router<ApiState> {
+  const parseIngestBody = createIngestParser();
   const router = new Router<ApiState>({ prefix: '/v1/events' });
   const startRun = (input: BatchInput) => callTemporal(temporal, (client) => startBatchWorkflow(client, taskQueue, input));
   const { coalesceWindowMs, coalesceMaxEvents, coalesceMaxBytes } = config.api.ingest;
@@ -100,8 +97,8 @@ export function eventsRouter({ config, db, ajv, temporal, taskQueue, admission }
     return { batch_id: batchId, accepted: events.length, ids };
   }
 
-  router.get('/', adminOnly, async (ctx) => {
-    const query = parseQuery<EventsQuery>(validateEventsQuery, ctx.query);
+  router.get<Valid<never, EventsQuery>>('/', adminOnly, validateQuery<EventsQuery>(EVENTS_QUERY), async (ctx) => {
+    const query = ctx.state.query;
     const limit = pageSize(query.limit);
     const rows = await listEvents(db, ctx.state.auth.projectId, {
       type: query.type,
@@ -116,8 +113,8 @@ export function eventsRouter({ config, db, ajv, temporal, taskQueue, admission }
   });
 
   // Registered before '/:id', which would otherwise take "rejected" for an event id.
-  router.get('/rejected', adminOnly, async (ctx) => {
-    const query = parseQuery<Omit<EventsQuery, 'user_id'>>(validateRejectedQuery, ctx.query);
+  router.get<Valid<never, RejectedQuery>>('/rejected', adminOnly, validateQuery<RejectedQuery>(REJECTED_QUERY), async (ctx) => {
+    const query = ctx.state.query;
     const limit = pageSize(query.limit);
     const rows = await listRejectedEvents(db, ctx.state.auth.projectId, {
       type: query.type,

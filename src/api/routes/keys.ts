@@ -4,9 +4,10 @@ import { forbidden, notFound } from '../errors.ts';
 import { createKey, findKey, listKeys, revokeKey, type KeyKind } from '../keys/queries.ts';
 import { adminOnly } from '../middleware/auth.ts';
 import { jsonBody } from '../middleware/json-body.ts';
+import { validateBody, type Valid } from '../middleware/validate.ts';
+import { uuidParam } from '../params.ts';
 import { visibleProject } from '../projects/access.ts';
 import type { ApiState } from '../state.ts';
-import { validBody } from '../validation.ts';
 
 const CREATE_KEY = {
   type: 'object',
@@ -18,16 +19,18 @@ const CREATE_KEY = {
   },
 } as const;
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+interface CreateKey {
+  kind: KeyKind;
+  name?: string | null;
+}
 
 /** Keys of one project, managed by its admins or the root key. Clear keys are shown only at creation. */
-export function keysRouter({ db, ajv, auth }: RouteDeps): Router<ApiState> {
-  const validateCreate = ajv.compile<{ kind: KeyKind; name?: string | null }>(CREATE_KEY);
+export function keysRouter({ db, auth }: RouteDeps): Router<ApiState> {
   const router = new Router<ApiState>({ prefix: '/v1/projects/:projectId/keys' });
 
-  router.post('/', adminOnly, jsonBody, async (ctx) => {
+  router.post<Valid<CreateKey>>('/', adminOnly, jsonBody, validateBody<CreateKey>(CREATE_KEY), async (ctx) => {
     const project = await visibleProject(db, ctx.state.auth, ctx.params.projectId);
-    const { kind, name } = validBody(validateCreate, ctx.state.body);
+    const { kind, name } = ctx.state.input;
     const key = await createKey(db, project.id, kind, name ?? null);
     ctx.status = 201;
     ctx.body = { id: key.id, kind: key.kind, name: key.name, key: key.key, prefix: key.prefix, created_at: key.created_at };
@@ -40,7 +43,7 @@ export function keysRouter({ db, ajv, auth }: RouteDeps): Router<ApiState> {
 
   router.delete('/:keyId', adminOnly, async (ctx) => {
     const project = await visibleProject(db, ctx.state.auth, ctx.params.projectId);
-    const key = UUID.test(ctx.params.keyId) ? await findKey(db, project.id, ctx.params.keyId) : undefined;
+    const key = await findKey(db, project.id, uuidParam(ctx.params.keyId, 'key'));
     if (!key) throw notFound('key');
     // The root key comes from EVENTFLOW_ADMIN_KEY and is restored at every boot; rotate it there.
     if (key.is_root) throw forbidden('the root key is managed by EVENTFLOW_ADMIN_KEY and cannot be revoked here');

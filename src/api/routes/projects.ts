@@ -1,4 +1,5 @@
 import { Router } from '@koa/router';
+import type { Middleware } from 'koa';
 import type { RouteDeps } from '../deps.ts';
 import { forbidden } from '../errors.ts';
 import { createKey } from '../keys/queries.ts';
@@ -6,8 +7,8 @@ import { adminOnly } from '../middleware/auth.ts';
 import { jsonBody } from '../middleware/json-body.ts';
 import { visibleProject } from '../projects/access.ts';
 import { insertProject } from '../projects/queries.ts';
+import { validateBody, type Valid } from '../middleware/validate.ts';
 import type { ApiState } from '../state.ts';
-import { validBody } from '../validation.ts';
 
 const CREATE_PROJECT = {
   type: 'object',
@@ -16,14 +17,18 @@ const CREATE_PROJECT = {
   properties: { name: { type: 'string', minLength: 1, maxLength: 200 } },
 } as const;
 
-export function projectsRouter({ db, ajv }: RouteDeps): Router<ApiState> {
-  const validateCreate = ajv.compile<{ name: string }>(CREATE_PROJECT);
+/** Only the root key creates projects. */
+const rootOnly: Middleware<ApiState> = async (ctx, next) => {
+  if (!ctx.state.auth.isRoot) throw forbidden('only the root admin key may create projects');
+  await next();
+};
+
+export function projectsRouter({ db }: RouteDeps): Router<ApiState> {
   const router = new Router<ApiState>({ prefix: '/v1/projects' });
 
-  // Only the root key creates projects; each new project comes with its first admin key.
-  router.post('/', adminOnly, jsonBody, async (ctx) => {
-    if (!ctx.state.auth.isRoot) throw forbidden('only the root admin key may create projects');
-    const { name } = validBody(validateCreate, ctx.state.body);
+  // Each new project comes with its first admin key.
+  router.post<Valid<{ name: string }>>('/', rootOnly, jsonBody, validateBody<{ name: string }>(CREATE_PROJECT), async (ctx) => {
+    const { name } = ctx.state.input;
     const { project, key } = await db.transaction(async (trx) => {
       const project = await insertProject(trx, name);
       return { project, key: await createKey(trx, project.id, 'admin', 'initial admin key') };
