@@ -53,7 +53,7 @@ export function correctedTimestamp(event: IngestEvent, receivedAt: string, sentA
   return new Date(Date.parse(receivedAt) - offset).toISOString();
 }
 
-function enrichEvent(event: IngestEvent, input: Pick<BatchInput, 'receivedAt' | 'sentAt'>): EventEnrichment {
+export function enrichEvent(event: IngestEvent, input: Pick<BatchInput, 'receivedAt' | 'sentAt'>): EventEnrichment {
   const enrichment: EventEnrichment = { timestamp: correctedTimestamp(event, input.receivedAt, input.sentAt) };
   const urls: Record<string, ParsedUrl> = {};
   for (const [key, value] of Object.entries(event.properties ?? {})) {

@@ -5,6 +5,7 @@ import { createValidateActivity } from './validate.ts';
 import { enrichBatch } from './enrich.ts';
 import { createPersistActivity } from './persist.ts';
 import { createDeliveryActivities } from './deliveries.ts';
+import { createRunActivities } from './runs.ts';
 
 export interface ActivityDependencies {
   db: Knex;
@@ -18,10 +19,12 @@ export interface ActivityDependencies {
  * Workflows import this module as a type only (`typeof` the factory's result).
  */
 export function createActivities({ db, config, temporal }: ActivityDependencies) {
+  const validateBatch = createValidateActivity(db);
   return {
-    validateBatch: createValidateActivity(db),
+    validateBatch,
     enrichBatch,
     persistBatch: createPersistActivity(db),
+    ...createRunActivities(db, validateBatch),
     ...createDeliveryActivities({ db, config, temporal }),
   };
 }

@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import type { BatchSummary, PersistInput, PersistResult } from '../src/shared/batch.ts';
+import type { BatchSummary, ClientEnrichment, EventEnrichment, IngestEvent, PersistInput, PersistResult } from '../src/shared/batch.ts';
 import { annotateBatch } from '../src/telemetry/spans.ts';
 import { hasEnabledTargets } from './delivery-queries.ts';
 
@@ -67,23 +67,34 @@ export function createPersistActivity(db: Knex) {
   };
 }
 
-/** One round trip for the whole batch: `unnest` turns column arrays into rows (bulk insert). */
-async function insertEvents(trx: Knex.Transaction, input: PersistInput, rows: PersistInput['events']) {
-  const column = <T>(pick: (row: PersistInput['events'][number]) => T) => rows.map(pick);
+/** One stored event with every column it is written with. */
+export interface EventInsertRow {
+  batchId: string;
+  receivedAt: string;
+  sentAt?: string;
+  event: IngestEvent;
+  enrichment: EventEnrichment;
+  client: ClientEnrichment;
+}
+
+/** One round trip for a whole batch or run: `unnest` turns column arrays into rows (bulk insert). */
+export async function insertEventRows(trx: Knex.Transaction, projectId: string, rows: EventInsertRow[]) {
+  const column = <T>(pick: (row: EventInsertRow) => T) => rows.map(pick);
   const result = await trx.raw(
     `INSERT INTO events (project_id, batch_id, received_at, sent_at, id, type, user_id, anonymous_id,
                          timestamp, original_timestamp, properties, context, enrichment)
-     SELECT ?::uuid, ?, ?::timestamptz, ?::timestamptz, u.*
-       FROM unnest(?::text[], ?::text[], ?::text[], ?::text[], ?::timestamptz[], ?::timestamptz[],
-                   ?::jsonb[], ?::jsonb[], ?::jsonb[])
-         AS u(id, type, user_id, anonymous_id, timestamp, original_timestamp, properties, context, enrichment)
+     SELECT ?::uuid, u.*
+       FROM unnest(?::text[], ?::timestamptz[], ?::timestamptz[], ?::text[], ?::text[], ?::text[], ?::text[],
+                   ?::timestamptz[], ?::timestamptz[], ?::jsonb[], ?::jsonb[], ?::jsonb[])
+         AS u(batch_id, received_at, sent_at, id, type, user_id, anonymous_id, timestamp, original_timestamp,
+              properties, context, enrichment)
      ON CONFLICT (project_id, id) DO NOTHING
      RETURNING id, ctid::text AS row_ref`,
     [
-      input.projectId,
-      input.batchId,
-      input.receivedAt,
-      input.sentAt ?? null,
+      projectId,
+      column((row) => row.batchId),
+      column((row) => row.receivedAt),
+      column((row) => row.sentAt ?? null),
       column(({ event }) => event.id),
       column(({ event }) => event.type),
       column(({ event }) => event.user_id ?? null),
@@ -92,8 +103,23 @@ async function insertEvents(trx: Knex.Transaction, input: PersistInput, rows: Pe
       column(({ event }) => event.timestamp ?? null),
       column(({ event }) => JSON.stringify(event.properties ?? {})),
       column(({ event }) => JSON.stringify(event.context ?? {})),
-      column(({ enrichment }) => JSON.stringify({ ...input.client, ...(enrichment.urls ? { urls: enrichment.urls } : {}) })),
+      column(({ client, enrichment }) => JSON.stringify({ ...client, ...(enrichment.urls ? { urls: enrichment.urls } : {}) })),
     ] as unknown as readonly Knex.RawBinding[],
   );
   return result.rows as Array<{ id: string; row_ref: string }>;
+}
+
+function insertEvents(trx: Knex.Transaction, input: PersistInput, rows: PersistInput['events']) {
+  return insertEventRows(
+    trx,
+    input.projectId,
+    rows.map(({ event, enrichment }) => ({
+      batchId: input.batchId,
+      receivedAt: input.receivedAt,
+      sentAt: input.sentAt,
+      event,
+      enrichment,
+      client: input.client,
+    })),
+  );
 }

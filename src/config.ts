@@ -17,6 +17,13 @@ export interface EventFlowConfig {
     adminKey: string | undefined;
     /** Trust X-Forwarded-For for the client IP; only safe behind a proxy that sets it. */
     trustProxy: boolean;
+    /** The Temporal Web UI's codec endpoint (src/api/routes/codec.ts). */
+    codec: {
+      /** Let requests from loopback read every project's runs (the dev stack); otherwise an admin key is needed. */
+      allowLoopback: boolean;
+      /** Origins of the Web UI allowed to call it from a browser. */
+      corsOrigins: string[];
+    };
     /** Load shedding for POST /v1/events (429 + Retry-After); see src/api/events/admission.ts. */
     ingest: {
       maxInFlightEvents: number;
@@ -24,10 +31,12 @@ export interface EventFlowConfig {
       maxBacklogSeconds: number;
       /** How often the lag is read from Temporal. */
       backlogProbeIntervalMs: number;
-      /** Requests without Idempotency-Key merged into one run (src/api/events/coalescer.ts); 0 = off. */
-      coalesceWindowMs: number;
-      coalesceMaxEvents: number;
-      coalesceMaxBytes: number;
+      /** Concurrent group commits of accepted requests (src/ingest/group-commit.ts). */
+      commitWriters: number;
+      /** How accepted requests are grouped into runs (src/ingest/run-starter.ts). */
+      runWindowMs: number;
+      runMaxEvents: number;
+      runMaxRequests: number;
     };
   };
   worker: {
@@ -122,15 +131,21 @@ export function loadConfig(env: Env = process.env): EventFlowConfig {
       port: integer(env, 'PORT', 3000),
       adminKey: env.EVENTFLOW_ADMIN_KEY || undefined,
       trustProxy: env.TRUST_PROXY === 'true' || env.TRUST_PROXY === '1',
+      codec: {
+        allowLoopback: env.CODEC_ALLOW_LOOPBACK === 'true' || env.CODEC_ALLOW_LOOPBACK === '1',
+        corsOrigins: (env.CODEC_CORS_ORIGINS ?? 'http://127.0.0.1:8233,http://localhost:8233').split(',').map((origin) => origin.trim()).filter(Boolean),
+      },
       ingest: {
         maxInFlightEvents: integer(env, 'INGEST_MAX_IN_FLIGHT_EVENTS', 100_000, 1),
         maxBacklogSeconds: integer(env, 'INGEST_MAX_BACKLOG_SECONDS', 30, 0),
         backlogProbeIntervalMs: integer(env, 'INGEST_BACKLOG_PROBE_MS', 1_000, 100),
-        // Off by default: merged requests share their first request's run (workflow id), see README.
-        coalesceWindowMs: Math.min(integer(env, 'INGEST_COALESCE_WINDOW_MS', 0), 1_000),
-        coalesceMaxEvents: integer(env, 'INGEST_COALESCE_MAX_EVENTS', 2_000, 1),
-        // Temporal refuses inputs over 2 MB; bodies of 1 MiB leave room for ids and batch metadata.
-        coalesceMaxBytes: integer(env, 'INGEST_COALESCE_MAX_BYTES', 1024 * 1024, 1),
+        commitWriters: integer(env, 'INGEST_COMMIT_WRITERS', 2, 1),
+        runWindowMs: Math.min(integer(env, 'INGEST_RUN_WINDOW_MS', 50, 0), 1_000),
+        // One bulk insert per run; 2,000 events take well under a second to store.
+        runMaxEvents: integer(env, 'INGEST_RUN_MAX_EVENTS', 2_000, 1),
+        // The run's batch ids ride in its input and its BatchIds search attribute: 500 ids are ~20 KB,
+        // within the value size temporal/dynamicconfig allows (the server's default allows ~50).
+        runMaxRequests: integer(env, 'INGEST_RUN_MAX_REQUESTS', 500, 1),
       },
     },
     worker: {

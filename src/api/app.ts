@@ -2,6 +2,8 @@ import { Router } from '@koa/router';
 import type { Knex } from 'knex';
 import Koa from 'koa';
 import type { EventFlowConfig } from '../config.ts';
+import { createGroupCommitter } from '../ingest/group-commit.ts';
+import type { RunStarter } from '../ingest/run-starter.ts';
 import type { Logger } from '../logging.ts';
 import { metricsRoute } from '../telemetry/metrics.ts';
 import type { RouteDeps } from './deps.ts';
@@ -9,6 +11,7 @@ import { createAdmission, type Admission } from './events/admission.ts';
 import { createAuthenticator, KEY_CACHE_TTL_MS } from './middleware/auth.ts';
 import { handleErrors } from './middleware/handle-errors.ts';
 import { batchesRouter } from './routes/batches.ts';
+import { codecRouter } from './routes/codec.ts';
 import { deadLettersRouter } from './routes/dead-letters.ts';
 import { eventsRouter } from './routes/events.ts';
 import { healthRouter } from './routes/health.ts';
@@ -29,6 +32,8 @@ export interface AppDeps {
   keyCacheTtlMs?: number;
   /** Defaults to limits from config, fed by nobody (main.ts runs the backlog probe). */
   admission?: Admission;
+  /** Told when requests were accepted, so it claims them into runs without waiting for its poll. */
+  runStarter?: Pick<RunStarter, 'notify'>;
 }
 
 export function createApp(deps: AppDeps): Koa<ApiState> {
@@ -43,6 +48,11 @@ export function createApp(deps: AppDeps): Koa<ApiState> {
     temporal: deps.temporal,
     taskQueue: deps.config.temporal.taskQueue,
     auth: createAuthenticator(deps.db, deps.keyCacheTtlMs ?? KEY_CACHE_TTL_MS),
+    acceptRequests: createGroupCommitter(
+      deps.db,
+      { writers: deps.config.api.ingest.commitWriters, maxEvents: deps.config.api.ingest.runMaxEvents },
+      () => deps.runStarter?.notify(),
+    ),
     admission:
       deps.admission ??
       createAdmission({
@@ -66,6 +76,8 @@ export function createApp(deps: AppDeps): Koa<ApiState> {
   // Unauthenticated, like the probes: scrapers carry no API key.
   app.use(metricsRoute());
   app.use(healthRouter(routeDeps).routes());
+  // Authorizes by origin address or key itself (see the router), so it sits outside the key-only routers.
+  app.use(codecRouter(routeDeps).routes());
   for (const resource of resources) {
     // Each resource behind a router of its own: router middleware (authentication here, `adminOnly` in
     // some resources) runs only when one of that router's routes matched. So it never reaches another

@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import type { EventFlowConfig } from '../config.ts';
 import type { Logger } from '../logging.ts';
+import type { GroupCommitter } from '../ingest/group-commit.ts';
 import type { Admission } from './events/admission.ts';
 import type { Authenticator } from './middleware/auth.ts';
 import type { TemporalClientRef } from './temporal-access.ts';
@@ -15,4 +16,6 @@ export interface RouteDeps {
   auth: Authenticator;
   /** Load shedding for ingestion. */
   admission: Admission;
+  /** Acceptance: the group-committed write of accepted requests. */
+  acceptRequests: GroupCommitter;
 }

@@ -10,6 +10,7 @@ import { ensureSearchAttributes } from '../temporal/search-attributes.ts';
 import { createApp } from './app.ts';
 import { createAdmission } from './events/admission.ts';
 import { startBacklogProbe } from './events/backlog-probe.ts';
+import { startRunStarter } from '../ingest/run-starter.ts';
 import { ensureRootKey } from './keys/root-key.ts';
 import { settleTemporalCalls, type TemporalClientRef } from './temporal-access.ts';
 import { shutdownTelemetry } from '../telemetry/sdk.ts';
@@ -73,9 +74,16 @@ const admission = createAdmission({
 });
 const stopBacklogProbe =
   config.api.ingest.maxBacklogSeconds > 0
-    ? startBacklogProbe({ temporal, taskQueue: config.temporal.taskQueue, admission, intervalMs: config.api.ingest.backlogProbeIntervalMs, log })
+    ? startBacklogProbe({ db, temporal, taskQueue: config.temporal.taskQueue, admission, intervalMs: config.api.ingest.backlogProbeIntervalMs, log })
     : () => undefined;
-const app = createApp({ config, db, log, temporal, admission });
+const runStarter = startRunStarter({
+  db,
+  temporal,
+  taskQueue: config.temporal.taskQueue,
+  log,
+  limits: { windowMs: config.api.ingest.runWindowMs, maxEvents: config.api.ingest.runMaxEvents, maxRequests: config.api.ingest.runMaxRequests },
+});
+const app = createApp({ config, db, log, temporal, admission, runStarter });
 const server = createServer(app.callback());
 // Bounds on slow clients: a request (headers and body) must arrive within these limits.
 server.headersTimeout = 10_000;
@@ -97,6 +105,8 @@ async function shutdown(signal: string): Promise<void> {
   const drainTimer = setTimeout(() => server.closeAllConnections(), DRAIN_TIMEOUT_MS);
   await closed;
   clearTimeout(drainTimer);
+  // Whatever was accepted but not yet claimed stays in Postgres for the next claim (any API process).
+  await runStarter.stop();
   await connecting;
   await settleTemporalCalls(temporal);
   await temporal.current?.connection.close();

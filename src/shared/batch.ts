@@ -134,4 +134,42 @@ export interface BatchSummary {
   deliveries?: { targets: number; delivered: number; handedOff: number };
   /** For a run that carried coalesced requests: each request's own summary (the fields above add them up). */
   batches?: Array<Omit<BatchSummary, 'deliveries' | 'batches'>>;
+  /** For a run of accepted requests: how many it carried (each request's summary is in `batches` rows). */
+  requests?: number;
+}
+
+/**
+ * Input of a batch run since acceptance became a Postgres write: a claim check, not the bodies. The run's
+ * accepted requests stay in `ingest_requests` (Postgres) until its persist step stores their events; the
+ * activities read them by `runId` and refuse rows that do not match `eventCount` and `digest`.
+ */
+export interface BatchRef {
+  runId: string;
+  projectId: string;
+  /** The accepted requests (their batch ids) in acceptance order. */
+  batchIds: string[];
+  eventCount: number;
+  /** Hex SHA-256 over the requests' own digests, in order. */
+  digest: string;
+}
+
+/** One accepted request as read back for processing. */
+export interface AcceptedRequest {
+  batchId: string;
+  receivedAt: string;
+  sentAt?: string;
+  client: ClientInfo;
+  events: IngestEvent[];
+}
+
+/** What the enrich step of a run leaves in history: counts, while the enrichment itself goes to persist. */
+export interface RunEnrichmentSummary {
+  events: number;
+  clockSkewCorrected: number;
+  urlsParsed: number;
+}
+
+/** A run's persist result: the stored ids for dispatch (when deliverable) and the run's summary. */
+export interface RunPersistResult extends PersistResult {
+  summary: Omit<BatchSummary, 'deliveries' | 'batches' | 'requests'> & { batches: number };
 }

@@ -1,6 +1,6 @@
 import { type Client, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import { WorkflowIdConflictPolicy, WorkflowIdReusePolicy } from '@temporalio/common';
-import type { BatchInput } from '../shared/batch.ts';
+import type { BatchInput, BatchRef } from '../shared/batch.ts';
 import { BATCH_WORKFLOW, batchWorkflowId } from './names.ts';
 import { BATCH_ID, BATCH_IDS, EVENTFLOW_STATUS, PROJECT_ID } from '../../workflows/search-attributes.ts';
 
@@ -31,4 +31,28 @@ export async function startBatchWorkflow(client: Client, taskQueue: string, inpu
     if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
   }
   return workflowId;
+}
+
+/**
+ * Starts a run of accepted requests with a reference to them (never their bodies). Idempotent: the
+ * workflow id is the run's, so starting it again attaches to the run that exists or existed.
+ */
+export async function startBatchRun(client: Client, taskQueue: string, ref: BatchRef): Promise<void> {
+  try {
+    await client.workflow.start(BATCH_WORKFLOW, {
+      taskQueue,
+      workflowId: batchWorkflowId(ref.runId),
+      args: [ref],
+      workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
+      workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+      typedSearchAttributes: [
+        { key: PROJECT_ID, value: ref.projectId },
+        { key: BATCH_ID, value: ref.runId },
+        { key: EVENTFLOW_STATUS, value: 'processing' },
+        { key: BATCH_IDS, value: ref.batchIds },
+      ],
+    });
+  } catch (error) {
+    if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
+  }
 }

@@ -58,12 +58,21 @@ describe('when Temporal is unreachable', () => {
   });
   after(() => stack?.stop());
 
-  test('ingestion answers 503 temporal_unavailable with Retry-After, quickly', async () => {
-    const response = await stack.request('POST', '/v1/events', { key: project.adminKey, body: { type: 'lost' } });
-    assert.equal(response.status, 503);
-    assert.equal(response.body.error.code, 'temporal_unavailable');
-    assert.equal(response.headers.get('retry-after'), '5');
-    assert.ok(response.ms < 6_000, `answered in ${Math.round(response.ms)} ms`);
+  test('ingestion still accepts: the events wait in Postgres, their run not started until Temporal answers', async () => {
+    const response = await stack.request('POST', '/v1/events', { key: project.adminKey, body: { type: 'kept' } });
+    assert.equal(response.status, 202);
+    assert.ok(response.ms < 2_000, `answered in ${Math.round(response.ms)} ms`);
+    const row = await stack.db('ingest_requests').where('batch_id', response.body.batch_id).first();
+    assert.equal(row.events[0].id, response.body.ids[0]);
+    // Claimed into a run whose start Temporal never confirmed: the starter's sweep retries it.
+    const run = await stack.waitFor(async () => {
+      const claimed = await stack.db('ingest_requests').where('batch_id', response.body.batch_id).first('run_id');
+      return claimed.run_id ? stack.db('ingest_runs').where('id', claimed.run_id).first() : undefined;
+    });
+    assert.equal(run.started_at, null);
+    const status = await stack.request('GET', `/v1/batches/${response.body.batch_id}`, { key: project.adminKey });
+    assert.equal(status.status, 200);
+    assert.equal(status.body.status, 'accepted');
   });
 
   test('bad input is still a 400, not a 503', async () => {
@@ -94,11 +103,10 @@ describe('before the boot-time Temporal connection succeeded', () => {
   });
   after(() => stack?.stop());
 
-  test('ingestion answers 503 at once and /ready says Temporal is not connected', async () => {
+  test('ingestion accepts at once and /ready says Temporal is not connected', async () => {
     const project = await stack.createProject('not-connected');
     const response = await stack.request('POST', '/v1/events', { key: project.adminKey, body: { type: 'early' } });
-    assert.equal(response.status, 503);
-    assert.equal(response.headers.get('retry-after'), '5');
+    assert.equal(response.status, 202);
     assert.ok(response.ms < 1_000);
 
     const ready = await stack.request('GET', '/ready');

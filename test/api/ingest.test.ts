@@ -1,5 +1,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+// @temporalio/proto is CommonJS whose exports Node cannot name statically: import the default.
+import proto from '@temporalio/proto';
 import { randomUUID } from 'node:crypto';
 import { batchWorkflowId } from '../../src/temporal/names.ts';
 import { startStack, type Stack, type TestProject } from '../helpers/stack.ts';
@@ -85,10 +87,18 @@ describe('POST /v1/events → workflow → Postgres', () => {
     assert.equal(viaApi.body.timestamp, row.timestamp.toISOString());
   });
 
-  test('the batch runs as a workflow with validateBatch, enrichBatch and persistBatch in its history', async () => {
-    const accepted = await ingest({ type: 'history_check' });
-    await completedBatch(accepted.batch_id);
-    const history = await stack.client!.workflow.getHandle(batchWorkflowId(accepted.batch_id)).fetchHistory();
+  test('the batch runs as a workflow with validateRun, enrichRun and persistRun in its history, and no event body', async () => {
+    const accepted = await ingest({ type: 'history_check', properties: { secret_marker: 'body-must-not-be-in-history' } });
+    const completed = await completedBatch(accepted.batch_id);
+    const history = await stack.client!.workflow.getHandle(completed.workflow_id).fetchHistory();
+    const started = history.events?.[0]?.workflowExecutionStartedEventAttributes;
+    const input = JSON.parse(Buffer.from(started?.input?.payloads?.[0]?.data ?? []).toString('utf8'));
+    assert.ok(input.batchIds.includes(accepted.batch_id), 'the run input names the request');
+    assert.equal(typeof input.digest, 'string');
+    assert.equal(input.events, undefined);
+    const encoded = Buffer.from(proto.temporal.api.history.v1.History.encode(history).finish());
+    assert.ok(encoded.includes(accepted.batch_id), 'the search works: the batch id is in the input');
+    assert.ok(!encoded.includes('body-must-not-be-in-history'), 'no event body anywhere in history');
     const steps = new Set<string>();
     for (const event of history.events ?? []) {
       const activity = event.activityTaskScheduledEventAttributes?.activityType?.name;
@@ -97,11 +107,11 @@ describe('POST /v1/events → workflow → Postgres', () => {
       for (const payloads of Object.values(event.markerRecordedEventAttributes?.details ?? {})) {
         for (const payload of payloads.payloads ?? []) {
           const text = Buffer.from(payload.data ?? []).toString('utf8');
-          for (const name of ['validateBatch', 'enrichBatch', 'persistBatch']) if (text.includes(`"${name}"`)) steps.add(name);
+          for (const name of ['validateRun', 'enrichRun', 'persistRun']) if (text.includes(`"${name}"`)) steps.add(name);
         }
       }
     }
-    for (const step of ['validateBatch', 'enrichBatch', 'persistBatch']) assert.ok(steps.has(step), `${step} in history (saw ${[...steps]})`);
+    for (const step of ['validateRun', 'enrichRun', 'persistRun']) assert.ok(steps.has(step), `${step} in history (saw ${[...steps]})`);
   });
 
   test('a single event object and a bare array are accepted too', async () => {
@@ -222,9 +232,13 @@ describe('GET /v1/batches/:id before the batch completed', () => {
     assert.equal(accepted.status, 202);
     const batchId = accepted.body.batch_id;
     try {
-      const status = await stack.request('GET', `/v1/batches/${batchId}`, { key: project.adminKey });
-      assert.equal(status.status, 200);
-      assert.equal(status.body.status, 'running');
+      // `accepted` until the run starter claims it (a short window), then its run's status.
+      const status = await stack.waitFor(async () => {
+        const response = await stack.request('GET', `/v1/batches/${batchId}`, { key: project.adminKey });
+        assert.equal(response.status, 200);
+        assert.ok(['accepted', 'running'].includes(response.body.status), response.body.status);
+        return response.body.status === 'running' ? response : undefined;
+      });
       assert.equal(status.body.summary, null);
       assert.equal(status.body.workflow_id, batchWorkflowId(batchId));
 
@@ -245,7 +259,7 @@ describe('behind a trusted proxy (TRUST_PROXY=true)', () => {
   });
   after(() => stack?.stop());
 
-  test('the client IP comes from X-Forwarded-For and reaches the workflow input with the User-Agent', async () => {
+  test('the client IP comes from X-Forwarded-For and is accepted with the User-Agent; the run gets a reference', async () => {
     const project = await stack.createProject('proxied');
     const accepted = await stack.request('POST', '/v1/events', {
       key: project.adminKey,
@@ -253,18 +267,22 @@ describe('behind a trusted proxy (TRUST_PROXY=true)', () => {
       headers: { 'X-Forwarded-For': '198.51.100.23, 10.0.0.2', 'User-Agent': CHROME_ON_WINDOWS },
     });
     assert.equal(accepted.status, 202);
+    const row = await stack.db('ingest_requests').where('batch_id', accepted.body.batch_id).first();
+    assert.equal(row.project_id, project.id);
+    assert.deepEqual(row.client, { ip: '198.51.100.23', userAgent: CHROME_ON_WINDOWS });
+    assert.ok(Math.abs(row.received_at.getTime() - Date.now()) < 60_000);
+    assert.equal(row.events[0].type, 'proxied');
+    assert.equal(row.events[0].id, accepted.body.ids[0]);
     const handle = stack.client!.workflow.getHandle(batchWorkflowId(accepted.body.batch_id));
     try {
-      const history = await handle.fetchHistory();
-      const started = history.events?.[0]?.workflowExecutionStartedEventAttributes;
-      const payload = started?.input?.payloads?.[0];
-      const input = JSON.parse(Buffer.from(payload?.data ?? []).toString('utf8'));
+      const input = await stack.waitFor(async () => {
+        const history = await handle.fetchHistory().catch(() => undefined);
+        const payload = history?.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0];
+        return payload ? JSON.parse(Buffer.from(payload.data ?? []).toString('utf8')) : undefined;
+      });
+      assert.deepEqual(input.batchIds, [accepted.body.batch_id]);
       assert.equal(input.projectId, project.id);
-      assert.equal(input.batchId, accepted.body.batch_id);
-      assert.deepEqual(input.client, { ip: '198.51.100.23', userAgent: CHROME_ON_WINDOWS });
-      assert.ok(Math.abs(Date.parse(input.receivedAt) - Date.now()) < 60_000);
-      assert.equal(input.events[0].type, 'proxied');
-      assert.equal(input.events[0].id, accepted.body.ids[0]);
+      assert.equal(input.eventCount, 1);
     } finally {
       await handle.terminate('test cleanup');
     }

@@ -6,6 +6,7 @@ import type { Knex } from 'knex';
 import { createApp } from '../../src/api/app.ts';
 import { createAdmission } from '../../src/api/events/admission.ts';
 import { startBacklogProbe } from '../../src/api/events/backlog-probe.ts';
+import { startRunStarter } from '../../src/ingest/run-starter.ts';
 import { ensureRootKey } from '../../src/api/keys/root-key.ts';
 import { generateKey } from '../../src/api/keys/secrets.ts';
 import { settleTemporalCalls, type TemporalClientRef } from '../../src/api/temporal-access.ts';
@@ -108,15 +109,22 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     maxProcessingLagMs: config.api.ingest.maxBacklogSeconds * 1000,
   });
   if (options.backlogProbe) {
-    const stopProbe = startBacklogProbe({ temporal, taskQueue: config.temporal.taskQueue, admission, intervalMs: config.api.ingest.backlogProbeIntervalMs, log });
+    const stopProbe = startBacklogProbe({ db, temporal, taskQueue: config.temporal.taskQueue, admission, intervalMs: config.api.ingest.backlogProbeIntervalMs, log });
     stops.unshift(async () => stopProbe());
   }
-  const app = createApp({ config, db, log, temporal, admission, keyCacheTtlMs: options.keyCacheTtlMs });
+  const runStarter = startRunStarter({
+    db,
+    temporal,
+    taskQueue: config.temporal.taskQueue,
+    log,
+    limits: { windowMs: config.api.ingest.runWindowMs, maxEvents: config.api.ingest.runMaxEvents, maxRequests: config.api.ingest.runMaxRequests },
+  });
+  const app = createApp({ config, db, log, temporal, admission, runStarter, keyCacheTtlMs: options.keyCacheTtlMs });
   const server = createServer(app.callback());
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   // Calls the API gave up on may still be retrying; let them end before connections close.
-  stops.unshift(() => closeServer(server), () => settleTemporalCalls(temporal));
+  stops.unshift(() => closeServer(server), () => runStarter.stop(), () => settleTemporalCalls(temporal));
   const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
   async function request<T = any>(method: string, path: string, { key, body, headers = {} }: RequestOptions = {}): Promise<ApiResponse<T>> {

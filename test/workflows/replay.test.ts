@@ -9,12 +9,12 @@ import { historyFromJSON } from '@temporalio/common/lib/proto-utils.js';
 import { Worker } from '@temporalio/worker';
 import type { BatchInput } from '../../src/shared/batch.ts';
 import { deliveryWorkflowId } from '../../src/shared/delivery.ts';
-import { mergeBatches } from '../../src/api/events/coalescer.ts';
 import { startBatchWorkflow } from '../../src/temporal/start-batch.ts';
 import { workerSinks } from '../../src/telemetry/temporal.ts';
 import { generateSecret } from '../../src/webhooks/signing.ts';
 import { createTestProject, waitFor } from '../helpers/projects.ts';
 import { startReceiver } from '../helpers/receiver.ts';
+import { startStack } from '../helpers/stack.ts';
 import { sharedWorkflowBundle, startTestWorker, testConfig } from '../helpers/worker.ts';
 
 // Recorded histories of real runs, committed so that a workflow change which would break runs already
@@ -50,17 +50,32 @@ async function recordFixtures(): Promise<void> {
     await stack.client.workflow.getHandle(deliveryId).signal('replay', {});
     await stack.client.workflow.getHandle(deliveryId).result();
 
-    // Two requests the API coalesced into one run.
-    const coalesced = mergeBatches([0, 1].map((n) => ({
-      ...input,
+    // Two requests the API once coalesced into one run, bodies in the input (before acceptance moved to Postgres).
+    const parts = [0, 1].map((n) => ({
       batchId: randomUUID(),
+      receivedAt: input.receivedAt,
+      sentAt: input.sentAt,
+      client: input.client,
       events: [{ id: randomUUID(), type: 'purchase', properties: { amount: n } }, { id: randomUUID(), type: 'signup' }],
-    })));
+    }));
+    const coalesced: BatchInput = {
+      ...parts[0],
+      projectId,
+      events: parts.flatMap((part) => part.events),
+      parts: parts.map(({ events, ...part }) => ({ ...part, eventCount: events.length })),
+    };
     const coalescedWorkflowId = await startBatchWorkflow(stack.client, stack.config.temporal.taskQueue, coalesced);
     await stack.client.workflow.getHandle(coalescedWorkflowId).result();
 
     // The CLI's JSON export is the format operators use too (`temporal workflow show -o json`).
-    for (const [name, workflowId] of [['process-batch', batchWorkflowId], ['process-batch-coalesced', coalescedWorkflowId], ['delivery-replayed', deliveryId]]) {
+    const runWorkflowId = await recordAcceptedRun(receiver.url);
+
+    for (const [name, workflowId] of [
+      ['process-batch', batchWorkflowId],
+      ['process-batch-coalesced', coalescedWorkflowId],
+      ['delivery-replayed', deliveryId],
+      ['process-batch-run', runWorkflowId],
+    ]) {
       const { stdout } = await run(process.env.TEMPORAL_CLI_PATH ?? 'temporal', [
         'workflow', 'show', '--workflow-id', workflowId, '--output', 'json',
         '--address', stack.config.temporal.address, '--namespace', stack.config.temporal.namespace,
@@ -69,6 +84,28 @@ async function recordFixtures(): Promise<void> {
     }
   } finally {
     await receiver.close();
+    await stack.stop();
+  }
+}
+
+/** A run of requests accepted through the API (a reference in the input), with a rejection and a webhook. */
+async function recordAcceptedRun(receiverUrl: string): Promise<string> {
+  const stack = await startStack({ env: { INGEST_RUN_WINDOW_MS: '300' } });
+  try {
+    const project = await stack.createProject('replay-run');
+    await stack.request('PUT', '/v1/schemas/purchase', { key: project.adminKey, body: { type: 'object', required: ['amount'] } });
+    await stack.request('POST', '/v1/webhooks', { key: project.adminKey, body: { url: receiverUrl, event_types: ['*'] } });
+    const [first] = await Promise.all([
+      stack.request('POST', '/v1/events', { key: project.adminKey, body: [{ type: 'purchase', properties: { amount: 1 } }, { type: 'purchase' }] }),
+      stack.request('POST', '/v1/events', { key: project.adminKey, body: { type: 'signup', properties: { url: 'https://example.com/?utm_source=x' } } }),
+    ]);
+    const batch = await waitFor(async () => {
+      const response = await stack.request('GET', `/v1/batches/${first.body.batch_id}`, { key: project.adminKey });
+      return response.body.status === 'completed' ? response.body : undefined;
+    });
+    await stack.client!.workflow.getHandle(batch.workflow_id).result();
+    return batch.workflow_id;
+  } finally {
     await stack.stop();
   }
 }

@@ -1,3 +1,5 @@
+import type { Knex } from 'knex';
+import { oldestWaitingRequestAgeMs } from '../../ingest/queries.ts';
 import type { Logger } from '../../logging.ts';
 import { recordProcessingBacklog } from '../../telemetry/metrics.ts';
 import { describeWorkflowBacklog, expectedWaitMs } from '../../temporal/backlog.ts';
@@ -9,9 +11,11 @@ const PROBE_DEADLINE_MS = 2_000;
 /**
  * Reads the batch task queue's lag from Temporal on a fixed interval and hands it to admission control.
  * A failed read counts as no lag: refusing events on stale data would turn a probe hiccup into an
- * outage, and an unreachable Temporal already makes ingestion answer 503. Returns a stop function.
+ * outage. Returns a stop function.
  */
 export function startBacklogProbe(options: {
+  /** Where accepted requests wait to be started as runs: their age is lag too. */
+  db?: Knex;
   temporal: TemporalClientRef;
   taskQueue: string;
   admission: Admission;
@@ -30,6 +34,12 @@ export function startBacklogProbe(options: {
       }
     } catch (error) {
       options.log.debug({ err: error }, 'could not read the task queue backlog');
+    }
+    try {
+      // Accepted requests not yet started as a run wait too (Temporal down, or starts falling behind).
+      if (options.db) lagMs = Math.max(lagMs, await oldestWaitingRequestAgeMs(options.db, options.taskQueue));
+    } catch (error) {
+      options.log.debug({ err: error }, 'could not read the ingest backlog');
     }
     options.admission.observeProcessingLag(lagMs);
     recordProcessingBacklog(lagMs / 1000);

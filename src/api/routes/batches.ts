@@ -2,6 +2,7 @@ import { Router } from '@koa/router';
 import { WorkflowNotFoundError, type WorkflowExecutionInfo } from '@temporalio/client';
 import { batchWorkflowId } from '../../temporal/names.ts';
 import { PROJECT_ID } from '../../../workflows/search-attributes.ts';
+import { findAcceptedRequest } from '../../ingest/queries.ts';
 import { findCompletedBatch, type BatchRow } from '../batches/queries.ts';
 import type { RouteDeps } from '../deps.ts';
 import { notFound } from '../errors.ts';
@@ -34,6 +35,12 @@ export function batchesRouter({ db, temporal }: RouteDeps): Router<ApiState> {
       return;
     }
 
+    const accepted = await findAcceptedRequest(db, projectId, batchId);
+    if (accepted) {
+      ctx.body = await acceptedBody(batchId, accepted);
+      return;
+    }
+
     const description = (await ownRun(batchId)) ?? (await coalescedRun(batchId, projectId));
     if (!description || description.typedSearchAttributes.get(PROJECT_ID) !== projectId) throw notFound('batch');
 
@@ -50,6 +57,20 @@ export function batchesRouter({ db, temporal }: RouteDeps): Router<ApiState> {
           completed_at: description.closeTime ?? null,
         };
   });
+
+  /**
+   * Accepted and not yet stored: `accepted` until a run claims it, then the run's own status (`running`,
+   * or `failed` when its run failed and waits for an operator).
+   */
+  async function acceptedBody(batchId: string, accepted: { run_id: string | null; received_at: Date; started_at: Date | null }) {
+    const workflowId = accepted.run_id ? batchWorkflowId(accepted.run_id) : null;
+    let status = 'accepted';
+    if (accepted.run_id && accepted.started_at) {
+      const run = await ownRun(accepted.run_id).catch(() => undefined);
+      status = run ? run.status.name.toLowerCase() : 'running';
+    }
+    return { batch_id: batchId, status, workflow_id: workflowId, summary: null, received_at: accepted.received_at, completed_at: null };
+  }
 
   function ownRun(batchId: string): Promise<RunInfo | undefined> {
     return callTemporal(temporal, (client) => client.workflow.getHandle(batchWorkflowId(batchId)).describe()).catch((error: unknown) => {

@@ -1,14 +1,12 @@
 import { Router, type RouterContext } from '@koa/router';
 import type { Middleware } from 'koa';
 import { v7 as uuidv7 } from 'uuid';
-import type { BatchInput } from '../../shared/batch.ts';
 import { observeBatchSize, recordEventsAccepted, recordEventsRejected, startIngestTimer } from '../../telemetry/metrics.ts';
 import { annotateBatch, inSpan } from '../../telemetry/spans.ts';
-import { startBatchWorkflow } from '../../temporal/start-batch.ts';
+import { pendingRequest } from '../../ingest/queries.ts';
 import type { RouteDeps } from '../deps.ts';
-import { ApiError, notFound } from '../errors.ts';
+import { ApiError, databaseUnavailable, notFound } from '../errors.ts';
 import { derivedEventId, idempotentBatchId } from '../events/ids.ts';
-import { createCoalescer } from '../events/coalescer.ts';
 import { createIngestParser } from '../events/ingest.ts';
 import { findEvent, listEvents, listRejectedEvents, type EventRow } from '../events/queries.ts';
 import { adminOnly } from '../middleware/auth.ts';
@@ -16,7 +14,6 @@ import { jsonBody } from '../middleware/json-body.ts';
 import { validateQuery, type Valid } from '../middleware/validate.ts';
 import { decodeCursor, page, PAGE_PARAMS, pageSize, TIME_PARAM } from '../pagination.ts';
 import type { ApiState } from '../state.ts';
-import { callTemporal } from '../temporal-access.ts';
 
 const MAX_IDEMPOTENCY_KEY_LENGTH = 128;
 const CURSOR_TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
@@ -47,16 +44,11 @@ const REJECTED_QUERY = {
 type EventsQuery = { type?: string; user_id?: string; from?: string; to?: string; limit?: string; cursor?: string };
 type RejectedQuery = Omit<EventsQuery, 'user_id'>;
 
-export function eventsRouter({ config, db, temporal, taskQueue, admission }: RouteDeps): Router<ApiState> {
+export function eventsRouter({ db, admission, acceptRequests, taskQueue }: RouteDeps): Router<ApiState> {
   const parseIngestBody = createIngestParser();
   const router = new Router<ApiState>({ prefix: '/v1/events' });
-  const startRun = (input: BatchInput) => callTemporal(temporal, (client) => startBatchWorkflow(client, taskQueue, input));
-  const { coalesceWindowMs, coalesceMaxEvents, coalesceMaxBytes } = config.api.ingest;
-  const coalescer =
-    coalesceWindowMs > 0 ? createCoalescer({ windowMs: coalesceWindowMs, maxEvents: coalesceMaxEvents, maxBytes: coalesceMaxBytes }, startRun) : undefined;
-
-  // Any key may ingest. The answer is sent only once Temporal durably recorded the batch's workflow:
-  // from then on the batch is processed even if this process dies.
+  // Any key may ingest. The answer is sent only once the request's events are committed to Postgres:
+  // from then on they are processed (exactly once) even if this process dies.
   router.post('/', measureIngest, jsonBody, async (ctx) => {
     const accepted = await inSpan('eventflow.ingest', { 'eventflow.project_id': ctx.state.auth.projectId }, () => ingest(ctx));
     ctx.status = 202;
@@ -82,17 +74,19 @@ export function eventsRouter({ config, db, temporal, taskQueue, admission }: Rou
     const ids = events.map((event) => event.id);
     annotateBatch(batchId, ids);
 
-    const input: BatchInput = {
+    const request = pendingRequest({
       batchId,
       projectId,
+      taskQueue,
       receivedAt: receivedAt.toISOString(),
       ...(sentAt === undefined ? {} : { sentAt }),
       client: { ip: clientIp(ctx.ip), ...(ctx.get('User-Agent') ? { userAgent: ctx.get('User-Agent') } : {}) },
       events,
-    };
-    // A request with an Idempotency-Key keeps a run of its own: a retry must find it by its batch id.
-    await admission.admit<unknown>(events.length, () =>
-      coalescer && idempotencyKey === undefined ? coalescer.submit(input, ctx.state.bodyLength ?? 0) : startRun(input),
+    });
+    await admission.admit(events.length, () =>
+      acceptRequests.append(request).catch((error: unknown) => {
+        throw databaseUnavailable(error);
+      }),
     );
     return { batch_id: batchId, accepted: events.length, ids };
   }
