@@ -37,6 +37,8 @@ export interface EventFlowConfig {
       runWindowMs: number;
       runMaxEvents: number;
       runMaxRequests: number;
+      /** Bytes of batch ids in a run's BatchIds search attribute (the server's per-value limit). */
+      batchIdsMaxBytes: number;
     };
   };
   worker: {
@@ -146,6 +148,9 @@ export function loadConfig(env: Env = process.env): EventFlowConfig {
         // The run's batch ids ride in its input and its BatchIds search attribute: 500 ids are ~20 KB,
         // within the value size temporal/dynamicconfig allows (the server's default allows ~50).
         runMaxRequests: integer(env, 'INGEST_RUN_MAX_REQUESTS', 500, 1),
+        // Temporal's default frontend.searchAttributesSizeOfValueLimit is 2 KB; temporal/dynamicconfig
+        // raises it to 32 KiB for the stacks this repository starts. Set 2000 against a default server.
+        batchIdsMaxBytes: integer(env, 'TEMPORAL_BATCH_IDS_MAX_BYTES', 30_000, 64),
       },
     },
     worker: {

@@ -80,6 +80,7 @@ const runStarter = startRunStarter({
   db,
   temporal,
   taskQueue: config.temporal.taskQueue,
+  batchIdsMaxBytes: config.api.ingest.batchIdsMaxBytes,
   log,
   limits: { windowMs: config.api.ingest.runWindowMs, maxEvents: config.api.ingest.runMaxEvents, maxRequests: config.api.ingest.runMaxRequests },
 });

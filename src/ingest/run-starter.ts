@@ -11,6 +11,8 @@ export interface RunStarterOptions {
   db: Knex;
   temporal: TemporalClientRef;
   taskQueue: string;
+  /** Budget for the BatchIds search attribute (the server's value size limit). */
+  batchIdsMaxBytes: number;
   log: Logger;
   limits: RunLimits & {
     /** How long accepted requests gather before they are claimed into runs (the batching time bound). */
@@ -52,7 +54,7 @@ export function startRunStarter(options: RunStarterOptions): RunStarter {
       while (next < refs.length) {
         const ref = refs[next++];
         try {
-          await callTemporal(options.temporal, (client) => startBatchRun(client, options.taskQueue, ref), 5_000);
+          await callTemporal(options.temporal, (client) => startBatchRun(client, options.taskQueue, ref, options.batchIdsMaxBytes), 5_000);
           started.push(ref.runId);
         } catch (error) {
           // Left unstarted: the sweep tries again. Accepted events are safe in Postgres meanwhile.

@@ -37,7 +37,7 @@ export async function startBatchWorkflow(client: Client, taskQueue: string, inpu
  * Starts a run of accepted requests with a reference to them (never their bodies). Idempotent: the
  * workflow id is the run's, so starting it again attaches to the run that exists or existed.
  */
-export async function startBatchRun(client: Client, taskQueue: string, ref: BatchRef): Promise<void> {
+export async function startBatchRun(client: Client, taskQueue: string, ref: BatchRef, batchIdsMaxBytes: number): Promise<void> {
   try {
     await client.workflow.start(BATCH_WORKFLOW, {
       taskQueue,
@@ -49,10 +49,25 @@ export async function startBatchRun(client: Client, taskQueue: string, ref: Batc
         { key: PROJECT_ID, value: ref.projectId },
         { key: BATCH_ID, value: ref.runId },
         { key: EVENTFLOW_STATUS, value: 'processing' },
-        { key: BATCH_IDS, value: ref.batchIds },
+        { key: BATCH_IDS, value: batchIdsWithin(ref.batchIds, batchIdsMaxBytes) },
       ],
     });
   } catch (error) {
     if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
   }
+}
+
+/**
+ * The leading batch ids whose JSON fits the server's size limit for one search attribute value (2 KB by
+ * default, ~50 ids; temporal/dynamicconfig raises it). Past it the run would be refused, so the list is
+ * cut; GET /v1/batches/:id finds any batch's run from Postgres either way.
+ */
+export function batchIdsWithin(batchIds: string[], maxBytes: number): string[] {
+  let bytes = 2;
+  let count = 0;
+  while (count < batchIds.length && bytes + Buffer.byteLength(batchIds[count]) + 3 <= maxBytes) {
+    bytes += Buffer.byteLength(batchIds[count]) + 3;
+    count += 1;
+  }
+  return batchIds.slice(0, count);
 }

@@ -116,6 +116,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     db,
     temporal,
     taskQueue: config.temporal.taskQueue,
+    batchIdsMaxBytes: config.api.ingest.batchIdsMaxBytes,
     log,
     limits: { windowMs: config.api.ingest.runWindowMs, maxEvents: config.api.ingest.runMaxEvents, maxRequests: config.api.ingest.runMaxRequests },
   });
