@@ -77,7 +77,7 @@ const CLAIM_SCAN = 5_000;
  */
 export async function claimRuns(db: Knex, taskQueue: string, limits: RunLimits): Promise<BatchRef[]> {
   return db.transaction(async (trx) => {
-    const rows: Array<{ batch_id: string; project_id: string; event_count: number; digest: Buffer }> = await trx('ingest_requests')
+    let rows: Array<{ batch_id: string; project_id: string; event_count: number; digest: Buffer }> = await trx('ingest_requests')
       .select('batch_id', 'project_id', 'event_count', 'digest')
       .where('task_queue', taskQueue)
       .whereNull('run_id')
@@ -86,6 +86,18 @@ export async function claimRuns(db: Knex, taskQueue: string, limits: RunLimits):
       .forUpdate()
       .skipLocked();
     if (rows.length === 0) return [];
+
+    // A retry (same Idempotency-Key) accepted in the instant its first copy's run committed is already
+    // stored: drop it here rather than start a run that would find its batch done.
+    const done = await trx.raw(
+      `DELETE FROM ingest_requests r USING batches b WHERE r.batch_id = b.id AND r.batch_id = ANY(?) RETURNING r.batch_id`,
+      [rows.map((row) => row.batch_id)],
+    );
+    if (done.rows.length > 0) {
+      const stored = new Set(done.rows.map((row: { batch_id: string }) => row.batch_id));
+      rows = rows.filter((row) => !stored.has(row.batch_id));
+      if (rows.length === 0) return [];
+    }
 
     const open = new Map<string, { ref: BatchRef; digests: Buffer[] }>();
     const runs: Array<{ ref: BatchRef; digests: Buffer[] }> = [];

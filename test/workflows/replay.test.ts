@@ -19,11 +19,12 @@ import { sharedWorkflowBundle, startTestWorker, testConfig } from '../helpers/wo
 
 // Recorded histories of real runs, committed so that a workflow change which would break runs already
 // in flight (non-determinism) fails CI. Re-record deliberately, after such a change has been made safe
-// (patched), with: RECORD_HISTORIES=1 ./scripts/test.sh test/workflows/replay.test.ts
+// (patched), with: RECORD_HISTORIES=1 ./scripts/test.sh test/workflows/replay.test.ts — or name the
+// fixtures to record, e.g. RECORD_HISTORIES=process-batch-run.
 const run = promisify(execFile);
 const FIXTURES = fileURLToPath(new URL('../fixtures/histories/', import.meta.url));
 
-async function recordFixtures(): Promise<void> {
+async function recordFixtures(only: Set<string> | undefined): Promise<void> {
   const stack = await startTestWorker(testConfig({ WEBHOOK_RETRY_SCHEDULE: '1', DEAD_LETTER_RETENTION_SECONDS: '600' }));
   const receiver = await startReceiver((n) => (n <= 2 ? { status: 500, body: 'down' } : { status: 200 }));
   try {
@@ -76,6 +77,7 @@ async function recordFixtures(): Promise<void> {
       ['delivery-replayed', deliveryId],
       ['process-batch-run', runWorkflowId],
     ]) {
+      if (only && !only.has(name)) continue;
       const { stdout } = await run(process.env.TEMPORAL_CLI_PATH ?? 'temporal', [
         'workflow', 'show', '--workflow-id', workflowId, '--output', 'json',
         '--address', stack.config.temporal.address, '--namespace', stack.config.temporal.namespace,
@@ -112,7 +114,8 @@ async function recordAcceptedRun(receiverUrl: string): Promise<string> {
 
 describe('replaying recorded workflow histories', () => {
   before(async () => {
-    if (process.env.RECORD_HISTORIES === '1') await recordFixtures();
+    const wanted = process.env.RECORD_HISTORIES;
+    if (wanted) await recordFixtures(wanted === '1' ? undefined : new Set(wanted.split(',')));
   });
 
   test('every committed history replays without non-determinism against the current workflow code', async () => {
