@@ -41,3 +41,23 @@ describe('password hashing', () => {
     assert.equal(await verifyPassword('anything', 'not-a-hash'), false);
   });
 });
+
+describe('access tokens', () => {
+  const secret = 'a-test-secret-of-sufficient-length-0123456789';
+  test('a signed token verifies; tampered, expired, alg:none and other-key tokens do not', async () => {
+    const { createTokenSigner } = await import('../../src/auth/tokens.ts');
+    const signer = createTokenSigner(secret, 900);
+    const { token } = await signer.sign({ sub: 'user-1', email: 'a@example.com' });
+    assert.deepEqual(await signer.verify(token), { sub: 'user-1', email: 'a@example.com' });
+
+    const [header, payload, signature] = token.split('.');
+    const forged = Buffer.from(JSON.stringify({ ...JSON.parse(Buffer.from(payload, 'base64url').toString()), sub: 'admin' })).toString('base64url');
+    assert.equal(await signer.verify(`${header}.${forged}.${signature}`), undefined, 'tampered payload');
+    const none = Buffer.from(JSON.stringify({ alg: 'none', typ: 'JWT' })).toString('base64url');
+    assert.equal(await signer.verify(`${none}.${payload}.`), undefined, 'alg none');
+    assert.equal(await createTokenSigner('another-secret-of-sufficient-length-987654', 900).verify(token), undefined, 'other key');
+    const expired = await createTokenSigner(secret, -10).sign({ sub: 'user-1', email: 'a@example.com' });
+    assert.equal(await signer.verify(expired.token), undefined, 'expired');
+    assert.equal(await signer.verify('garbage'), undefined);
+  });
+});
