@@ -101,6 +101,8 @@ async function startInfrastructure() {
             port: DEV_PORTS.temporal,
             uiPort: DEV_PORTS.temporalUi,
             namespace: config.temporal.namespace,
+            // Runs carry references; the UI asks the API's codec endpoint for their events.
+            codecEndpoint: `http://127.0.0.1:${config.api.port}/codec`,
             logger: log.child({ component: 'temporal' }),
           }),
         ),
@@ -183,6 +185,8 @@ try {
     // A dev stack's webhook receivers run on this machine, so loopback is allowed here (and only here:
     // the API's own default refuses it). Private, link-local and metadata addresses stay refused.
     WEBHOOK_ALLOWED_PRIVATE_TARGETS: process.env.WEBHOOK_ALLOWED_PRIVATE_TARGETS ?? DEV_WEBHOOK_TARGETS,
+    // The Web UI runs in a browser on this machine: its codec calls come from loopback.
+    CODEC_ALLOW_LOOPBACK: process.env.CODEC_ALLOW_LOOPBACK ?? 'true',
   };
   startService('worker', 'src/worker/main.ts', serviceEnv);
   startService('api', 'src/api/main.ts', serviceEnv);

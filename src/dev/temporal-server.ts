@@ -14,6 +14,8 @@ export interface TemporalDevServerOptions {
   uiPort?: number;
   headless?: boolean;
   namespace: string;
+  /** The Web UI's codec endpoint (`--ui-codec-endpoint`), which decodes payloads for display. */
+  codecEndpoint?: string;
   /** Defaults to `temporal` on PATH. */
   executable?: string;
   logger?: Logger;
@@ -43,6 +45,10 @@ export async function startTemporalDevServer(options: TemporalDevServerOptions):
     '--port', String(options.port),
     '--log-level', 'warn',
     ...(options.headless ? ['--headless'] : ['--ui-port', String(uiPort)]),
+    ...(options.codecEndpoint && !options.headless ? ['--ui-codec-endpoint', options.codecEndpoint] : []),
+    // A run lists its requests in the BatchIds search attribute: up to ~770 ids need more than the
+    // default 2 KB per value (TEMPORAL_BATCH_IDS_MAX_BYTES in src/config.ts stays below this).
+    '--dynamic-config-value', 'frontend.searchAttributesSizeOfValueLimit=32768',
     // `default` always exists; naming it again is redundant.
     ...(options.namespace === 'default' ? [] : ['--namespace', options.namespace]),
     ...SEARCH_ATTRIBUTES.flatMap(({ name, type }) => ['--search-attribute', `${name}=${type}`]),

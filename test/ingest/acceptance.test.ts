@@ -1,10 +1,12 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:net';
 import { createDatabase } from '../../src/db/connection.ts';
 import { createGroupCommitter } from '../../src/ingest/group-commit.ts';
 import { claimRuns, insertRequests, pendingRequest } from '../../src/ingest/queries.ts';
-import { batchIdsWithin } from '../../src/temporal/start-batch.ts';
+import { batchIdsWithin, startBatchRun } from '../../src/temporal/start-batch.ts';
+import { BATCH_IDS } from '../../workflows/search-attributes.ts';
 import { startStack, type Stack, type TestProject } from '../helpers/stack.ts';
 
 const JSON_PLAIN = Buffer.from('json/plain').toString('base64');
@@ -87,6 +89,19 @@ describe('acceptance into Postgres, runs by reference', () => {
     assert.equal(garbage.body.error.code, 'invalid_body');
     const notJson = await stack.request('POST', '/codec/decode', { key: other.adminKey, body: 'x', headers: { 'content-type': 'text/plain' } });
     assert.equal(notJson.status, 415);
+  });
+
+  test('a run of 700 requests lists them all in BatchIds (the dev server allows the attribute size)', async () => {
+    const batchIds = Array.from({ length: 700 }, () => randomUUID());
+    const ref = { runId: batchIds[0], projectId: project.id, batchIds, eventCount: 700, digest: '00' };
+    await startBatchRun(stack.client!, `unserved-${randomUUID()}`, ref, stack.config.api.ingest.batchIdsMaxBytes);
+    const handle = stack.client!.workflow.getHandle(`batch:${ref.runId}`);
+    try {
+      const description = await handle.describe();
+      assert.equal(description.typedSearchAttributes.get(BATCH_IDS)?.length, 700);
+    } finally {
+      await handle.terminate('test cleanup');
+    }
   });
 
   test('the codec answers the Web UI’s preflight for its origin only', async () => {
