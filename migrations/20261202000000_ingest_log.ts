@@ -22,6 +22,8 @@ export async function up(knex: Knex): Promise<void> {
     // SHA-256 of the events as accepted: a run's reference carries the digest of its requests' digests.
     table.binary('digest').notNullable();
     table.text('run_id');
+    // The accepting request's W3C traceparent: the run's start continues that trace.
+    table.text('traceparent');
   });
   await knex.raw('CREATE INDEX ingest_requests_unassigned_idx ON ingest_requests (task_queue, seq) WHERE run_id IS NULL');
   await knex.raw('CREATE INDEX ingest_requests_run_idx ON ingest_requests (run_id, seq) WHERE run_id IS NOT NULL');

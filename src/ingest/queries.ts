@@ -16,9 +16,12 @@ export interface PendingRequest {
   /** JSON array of the request's IngestEvents. */
   eventsJson: string;
   digest: Buffer;
+  traceparent: string | null;
 }
 
-export function pendingRequest(request: Omit<PendingRequest, 'eventsJson' | 'digest' | 'eventCount'> & { events: IngestEvent[] }): PendingRequest {
+export function pendingRequest(
+  request: Omit<PendingRequest, 'eventsJson' | 'digest' | 'eventCount' | 'traceparent'> & { events: IngestEvent[]; traceparent?: string | null },
+): PendingRequest {
   const eventsJson = JSON.stringify(request.events);
   return {
     batchId: request.batchId,
@@ -30,6 +33,7 @@ export function pendingRequest(request: Omit<PendingRequest, 'eventsJson' | 'dig
     eventCount: request.events.length,
     eventsJson,
     digest: createHash('sha256').update(eventsJson).digest(),
+    traceparent: request.traceparent ?? null,
   };
 }
 
@@ -41,9 +45,9 @@ export function pendingRequest(request: Omit<PendingRequest, 'eventsJson' | 'dig
 export async function insertRequests(db: Knex, requests: PendingRequest[]): Promise<void> {
   const column = <T>(pick: (request: PendingRequest) => T) => requests.map(pick);
   await db.raw(
-    `INSERT INTO ingest_requests (batch_id, project_id, task_queue, received_at, sent_at, client, events, event_count, digest)
-     SELECT u.* FROM unnest(?::text[], ?::uuid[], ?::text[], ?::timestamptz[], ?::timestamptz[], ?::jsonb[], ?::jsonb[], ?::int[], ?::bytea[])
-       AS u(batch_id, project_id, task_queue, received_at, sent_at, client, events, event_count, digest)
+    `INSERT INTO ingest_requests (batch_id, project_id, task_queue, received_at, sent_at, client, events, event_count, digest, traceparent)
+     SELECT u.* FROM unnest(?::text[], ?::uuid[], ?::text[], ?::timestamptz[], ?::timestamptz[], ?::jsonb[], ?::jsonb[], ?::int[], ?::bytea[], ?::text[])
+       AS u(batch_id, project_id, task_queue, received_at, sent_at, client, events, event_count, digest, traceparent)
       WHERE NOT EXISTS (SELECT 1 FROM batches b WHERE b.id = u.batch_id)
      ON CONFLICT (batch_id) DO NOTHING`,
     [
@@ -56,6 +60,7 @@ export async function insertRequests(db: Knex, requests: PendingRequest[]): Prom
       column((request) => request.eventsJson),
       column((request) => request.eventCount),
       column((request) => request.digest),
+      column((request) => request.traceparent),
     ] as unknown as readonly Knex.RawBinding[],
   );
 }
@@ -75,10 +80,16 @@ const CLAIM_SCAN = 5_000;
  * transaction. SKIP LOCKED lets several API processes claim at once without ever claiming a request
  * twice. A run is named after its first request.
  */
-export async function claimRuns(db: Knex, taskQueue: string, limits: RunLimits): Promise<BatchRef[]> {
+/** A run to start: its reference, and the traces of the requests it gathers. */
+export interface ClaimedRun {
+  ref: BatchRef;
+  traceparents: Array<string | null>;
+}
+
+export async function claimRuns(db: Knex, taskQueue: string, limits: RunLimits): Promise<ClaimedRun[]> {
   return db.transaction(async (trx) => {
-    let rows: Array<{ batch_id: string; project_id: string; event_count: number; digest: Buffer }> = await trx('ingest_requests')
-      .select('batch_id', 'project_id', 'event_count', 'digest')
+    let rows: Array<{ batch_id: string; project_id: string; event_count: number; digest: Buffer; traceparent: string | null }> = await trx('ingest_requests')
+      .select('batch_id', 'project_id', 'event_count', 'digest', 'traceparent')
       .where('task_queue', taskQueue)
       .whereNull('run_id')
       .orderBy('seq')
@@ -99,19 +110,20 @@ export async function claimRuns(db: Knex, taskQueue: string, limits: RunLimits):
       if (rows.length === 0) return [];
     }
 
-    const open = new Map<string, { ref: BatchRef; digests: Buffer[] }>();
-    const runs: Array<{ ref: BatchRef; digests: Buffer[] }> = [];
+    const open = new Map<string, ClaimedRun & { digests: Buffer[] }>();
+    const runs: Array<ClaimedRun & { digests: Buffer[] }> = [];
     for (const row of rows) {
       let run = open.get(row.project_id);
       if (run && (run.ref.eventCount + row.event_count > limits.maxEvents || run.ref.batchIds.length >= limits.maxRequests)) run = undefined;
       if (!run) {
-        run = { ref: { runId: row.batch_id, projectId: row.project_id, batchIds: [], eventCount: 0, digest: '' }, digests: [] };
+        run = { ref: { runId: row.batch_id, projectId: row.project_id, batchIds: [], eventCount: 0, digest: '' }, digests: [], traceparents: [] };
         open.set(row.project_id, run);
         runs.push(run);
       }
       run.ref.batchIds.push(row.batch_id);
       run.ref.eventCount += row.event_count;
       run.digests.push(row.digest);
+      run.traceparents.push(row.traceparent);
     }
     for (const run of runs) run.ref.digest = runDigest(run.digests);
 
@@ -131,7 +143,7 @@ export async function claimRuns(db: Knex, taskQueue: string, limits: RunLimits):
         task_queue: taskQueue,
       })),
     );
-    return runs.map((run) => run.ref);
+    return runs.map(({ ref, traceparents }) => ({ ref, traceparents }));
   });
 }
 
@@ -151,7 +163,7 @@ export async function markRunsStarted(db: Knex, runIds: string[]): Promise<void>
  * its claim and the workflow start (or Temporal refused). Starting them again is safe: the workflow id
  * is the run id, so a run that did start is attached to, never run twice.
  */
-export async function unstartedRuns(db: Knex, taskQueue: string, olderThanSeconds: number, limit: number): Promise<BatchRef[]> {
+export async function unstartedRuns(db: Knex, taskQueue: string, olderThanSeconds: number, limit: number): Promise<ClaimedRun[]> {
   const runs: Array<{ id: string; project_id: string; event_count: number; digest: Buffer }> = await db('ingest_runs')
     .select('id', 'project_id', 'event_count', 'digest')
     .where('task_queue', taskQueue)
@@ -160,17 +172,23 @@ export async function unstartedRuns(db: Knex, taskQueue: string, olderThanSecond
     .orderBy('created_at')
     .limit(limit);
   if (runs.length === 0) return [];
-  const members: Array<{ run_id: string; batch_id: string }> = await db('ingest_requests')
-    .select('run_id', 'batch_id')
+  const members: Array<{ run_id: string; batch_id: string; traceparent: string | null }> = await db('ingest_requests')
+    .select('run_id', 'batch_id', 'traceparent')
     .whereIn('run_id', runs.map((run) => run.id))
     .orderBy('seq');
-  return runs.map((run) => ({
-    runId: run.id,
-    projectId: run.project_id,
-    batchIds: members.filter((member) => member.run_id === run.id).map((member) => member.batch_id),
-    eventCount: run.event_count,
-    digest: run.digest.toString('hex'),
-  }));
+  return runs.map((run) => {
+    const own = members.filter((member) => member.run_id === run.id);
+    return {
+      ref: {
+        runId: run.id,
+        projectId: run.project_id,
+        batchIds: own.map((member) => member.batch_id),
+        eventCount: run.event_count,
+        digest: run.digest.toString('hex'),
+      },
+      traceparents: own.map((member) => member.traceparent),
+    };
+  });
 }
 
 /** Age in ms of the oldest accepted request not yet started as part of a run (0 when none): the ingest lag. */

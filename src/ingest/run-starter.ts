@@ -3,9 +3,9 @@ import type { Knex } from 'knex';
 import type { TemporalClientRef } from '../api/temporal-access.ts';
 import { callTemporal } from '../api/temporal-access.ts';
 import type { Logger } from '../logging.ts';
-import type { BatchRef } from '../shared/batch.ts';
+import { inSpanContinuing } from '../telemetry/spans.ts';
 import { startBatchRun } from '../temporal/start-batch.ts';
-import { claimRuns, markRunsStarted, unstartedRuns, type RunLimits } from './queries.ts';
+import { claimRuns, markRunsStarted, unstartedRuns, type ClaimedRun, type RunLimits } from './queries.ts';
 
 export interface RunStarterOptions {
   db: Knex;
@@ -47,14 +47,18 @@ export function startRunStarter(options: RunStarterOptions): RunStarter {
   let wake: (() => void) | undefined;
   let lastSweep = 0;
 
-  async function start(refs: BatchRef[]): Promise<void> {
+  async function start(runs: ClaimedRun[]): Promise<void> {
     const started: string[] = [];
     let next = 0;
-    const lanes = Array.from({ length: Math.min(STARTS_IN_FLIGHT, refs.length) }, async () => {
-      while (next < refs.length) {
-        const ref = refs[next++];
+    const lanes = Array.from({ length: Math.min(STARTS_IN_FLIGHT, runs.length) }, async () => {
+      while (next < runs.length) {
+        const { ref, traceparents } = runs[next++];
         try {
-          await callTemporal(options.temporal, (client) => startBatchRun(client, options.taskQueue, ref, options.batchIdsMaxBytes), 5_000);
+          // The start continues the first request's trace (and links the others'), so one event's trace
+          // runs from its HTTP request through the run to Postgres and its deliveries.
+          await inSpanContinuing('eventflow.run.start', traceparents, { 'eventflow.batch_id': ref.runId, 'eventflow.event_count': ref.eventCount }, () =>
+            callTemporal(options.temporal, (client) => startBatchRun(client, options.taskQueue, ref, options.batchIdsMaxBytes), 5_000),
+          );
           started.push(ref.runId);
         } catch (error) {
           // Left unstarted: the sweep tries again. Accepted events are safe in Postgres meanwhile.
@@ -67,8 +71,8 @@ export function startRunStarter(options: RunStarterOptions): RunStarter {
   }
 
   async function cycle(): Promise<number> {
-    const refs = await claimRuns(options.db, options.taskQueue, options.limits);
-    if (refs.length > 0) await start(refs);
+    const runs = await claimRuns(options.db, options.taskQueue, options.limits);
+    if (runs.length > 0) await start(runs);
     if (Date.now() - lastSweep >= SWEEP_EVERY_MS) {
       lastSweep = Date.now();
       const orphans = await unstartedRuns(options.db, options.taskQueue, restartAfterSeconds, 100);
@@ -77,7 +81,7 @@ export function startRunStarter(options: RunStarterOptions): RunStarter {
         await start(orphans);
       }
     }
-    return refs.reduce((sum, ref) => sum + ref.eventCount, 0);
+    return runs.reduce((sum, { ref }) => sum + ref.eventCount, 0);
   }
 
   const loop = (async () => {

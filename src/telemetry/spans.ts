@@ -1,4 +1,4 @@
-import { SpanStatusCode, isSpanContextValid, trace, type Attributes, type Span } from '@opentelemetry/api';
+import { ROOT_CONTEXT, SpanStatusCode, context, isSpanContextValid, propagation, trace, type Attributes, type Link, type Span } from '@opentelemetry/api';
 
 // EventFlow's own spans and attributes. Names are dotted and stable (`eventflow.webhook.deliver`);
 // attribute keys are `eventflow.*` for our domain and OpenTelemetry's semantic keys otherwise.
@@ -51,4 +51,36 @@ export async function inSpan<T>(name: string, attributes: Attributes, work: (spa
 export function markFailed(span: Span, message: string): void {
   span.setAttribute('error.message', message);
   span.setStatus({ code: SpanStatusCode.ERROR, message });
+}
+
+/** The active span as a W3C `traceparent`, to be stored with work that continues elsewhere; null when untraced. */
+export function activeTraceparent(): string | null {
+  const carrier: Record<string, string> = {};
+  propagation.inject(context.active(), carrier);
+  return carrier.traceparent ?? null;
+}
+
+/**
+ * Runs `work` in a span that continues stored traces: the child of the first `traceparent` and linked to
+ * the others (at most MAX_EVENT_IDS_ON_SPAN), so work that gathers several requests (a run) is found
+ * from each request's trace.
+ */
+export async function inSpanContinuing<T>(name: string, traceparents: ReadonlyArray<string | null>, attributes: Attributes, work: (span: Span) => Promise<T>): Promise<T> {
+  const contexts = traceparents
+    .filter((value): value is string => value !== null)
+    .map((traceparent) => trace.getSpanContext(propagation.extract(ROOT_CONTEXT, { traceparent })))
+    .filter((spanContext) => spanContext !== undefined && isSpanContextValid(spanContext));
+  const parent = contexts[0] ? trace.setSpanContext(ROOT_CONTEXT, contexts[0]) : ROOT_CONTEXT;
+  const links: Link[] = contexts.slice(1, MAX_EVENT_IDS_ON_SPAN + 1).map((spanContext) => ({ context: spanContext! }));
+  return tracer.startActiveSpan(name, { attributes, links }, parent, async (span) => {
+    try {
+      return await work(span);
+    } catch (error) {
+      span.recordException(error as Error);
+      span.setStatus({ code: SpanStatusCode.ERROR, message: (error as Error).message });
+      throw error;
+    } finally {
+      span.end();
+    }
+  });
 }

@@ -60,7 +60,8 @@ describe('acceptance into Postgres, runs by reference', () => {
     // Claimed by a "starter" that then died: the run row exists, started_at stays null. The stack's own
     // starter may claim the request first, which is as good: either way it must end up stored once.
     await insertRequests(stack.db, [request]);
-    const [ref] = await claimRuns(stack.db, stack.config.temporal.taskQueue, { maxEvents: 100, maxRequests: 10 });
+    const [claimed] = await claimRuns(stack.db, stack.config.temporal.taskQueue, { maxEvents: 100, maxRequests: 10 });
+    const ref = claimed?.ref;
     if (ref) await stack.db('ingest_runs').where('id', ref.runId).update({ created_at: stack.db.raw(`now() - interval '1 minute'`) });
     const batch = await stack.waitFor(async () => {
       const response = await stack.request('GET', `/v1/batches/${request.batchId}`, { key: project.adminKey });

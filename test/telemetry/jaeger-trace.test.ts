@@ -159,7 +159,7 @@ test('one ingested event is one trace across the API and the worker in Jaeger', 
       const complete =
         found.spans.has(clientSpanId) &&
         names.has('eventflow.email.send') &&
-        names.has('RunActivity:persistBatch') &&
+        names.has('RunActivity:persistRun') &&
         names.has('StartWorkflow:deliveryWorkflow') &&
         failedAttempts.length >= 2;
       return complete ? found : undefined;
@@ -189,15 +189,15 @@ test('one ingested event is one trace across the API and the worker in Jaeger', 
   assert.equal(trace.service(runBatch), 'eventflow-worker');
   assert.equal(trace.parent(runBatch)?.spanID, startBatch.spanID, 'the workflow span is a child of the API span that started it');
 
-  // persistBatch, with the batch on its span and its Postgres statements beneath it.
-  const persist = one('RunActivity:persistBatch');
+  // persistRun, with the batch on its span and its Postgres statements beneath it.
+  const persist = one('RunActivity:persistRun');
   assert.equal(trace.service(persist), 'eventflow-worker');
   assert.ok(trace.isAncestor(runBatch, persist));
   assert.equal(trace.tag(persist, 'eventflow.batch_id'), accepted.batch_id);
   assert.equal(trace.tag(persist, 'eventflow.event_count'), 1);
   assert.ok(
     trace.find((span) => trace.parent(span)?.spanID === persist.spanID && span.operationName.startsWith('pg.')).length > 0,
-    'persistBatch has Postgres child spans',
+    'persistRun has Postgres child spans',
   );
 
   // The successful webhook: our attempt span, and under it the HTTP client span the receiver saw.
@@ -243,7 +243,7 @@ test('one ingested event is one trace across the API and the worker in Jaeger', 
   // Both processes serve Prometheus text with our counters (the worker's also carries Temporal's).
   const workerMetrics = await (await fetch(workerMetricsUrl)).text();
   assert.match(workerMetrics, /^eventflow_events_accepted_total \d+/m);
-  assert.match(workerMetrics, /^eventflow_activity_outcomes_total\{activity="persistBatch",outcome="completed"\} [1-9]/m);
+  assert.match(workerMetrics, /^eventflow_activity_outcomes_total\{activity="persistRun",outcome="completed"\} [1-9]/m);
   assert.match(workerMetrics, /^eventflow_deliveries_total\{channel="webhook",outcome="retryable",endpoint_id="[^"]+"\} [1-9]/m);
   assert.match(workerMetrics, /^temporal_/m);
   const apiMetrics = await (await fetch(`${apiUrl}/metrics`)).text();

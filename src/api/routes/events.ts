@@ -2,7 +2,7 @@ import { Router, type RouterContext } from '@koa/router';
 import type { Middleware } from 'koa';
 import { v7 as uuidv7 } from 'uuid';
 import { observeBatchSize, recordEventsAccepted, recordEventsRejected, startIngestTimer } from '../../telemetry/metrics.ts';
-import { annotateBatch, inSpan } from '../../telemetry/spans.ts';
+import { activeTraceparent, annotateBatch, inSpan } from '../../telemetry/spans.ts';
 import { pendingRequest } from '../../ingest/queries.ts';
 import type { RouteDeps } from '../deps.ts';
 import { ApiError, databaseUnavailable, notFound } from '../errors.ts';
@@ -82,6 +82,7 @@ export function eventsRouter({ db, admission, acceptRequests, taskQueue }: Route
       ...(sentAt === undefined ? {} : { sentAt }),
       client: { ip: clientIp(ctx.ip), ...(ctx.get('User-Agent') ? { userAgent: ctx.get('User-Agent') } : {}) },
       events,
+      traceparent: activeTraceparent(),
     });
     await admission.admit(events.length, () =>
       acceptRequests.append(request).catch((error: unknown) => {
