@@ -49,6 +49,13 @@ export async function up(knex: Knex): Promise<void> {
     table.index(['family_id'], 'refresh_tokens_family_idx');
   });
 
+  // Failed-login counters (src/accounts/throttle.ts; the layout rate-limiter-flexible's Postgres store uses).
+  await knex.schema.createTable('login_throttle', (table) => {
+    table.string('key', 255).primary({ constraintName: 'login_throttle_pkey' });
+    table.integer('points').notNullable().defaultTo(0);
+    table.bigInteger('expire');
+  });
+
   // Read-only API keys join admin and write keys.
   await knex.raw('ALTER TABLE api_keys DROP CONSTRAINT api_keys_kind_check');
   await knex.raw(`ALTER TABLE api_keys ADD CONSTRAINT api_keys_kind_check CHECK (kind IN ('admin', 'write', 'read'))`);
@@ -58,6 +65,7 @@ export async function down(knex: Knex): Promise<void> {
   await knex('api_keys').where('kind', 'read').delete();
   await knex.raw('ALTER TABLE api_keys DROP CONSTRAINT api_keys_kind_check');
   await knex.raw(`ALTER TABLE api_keys ADD CONSTRAINT api_keys_kind_check CHECK (kind IN ('admin', 'write'))`);
+  await knex.schema.dropTable('login_throttle');
   await knex.schema.dropTable('refresh_tokens');
   await knex.schema.dropTable('invitations');
   await knex.schema.dropTable('memberships');

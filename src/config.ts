@@ -64,6 +64,21 @@ export interface EventFlowConfig {
     url: string | undefined;
     from: string;
   };
+  /** People's logins (src/accounts, src/api/routes/auth.ts). */
+  auth: {
+    /** HMAC secret of access tokens; unset: derived from EVENTFLOW_ADMIN_KEY, which every API process shares. */
+    jwtSecret: string | undefined;
+    accessTokenTtlSeconds: number;
+    refreshTokenTtlSeconds: number;
+    /** `open`: anyone may register (and gets a project of their own); `closed`: only invited emails. */
+    signup: 'open' | 'closed';
+    /** Send the refresh cookie with `Secure` (browsers then send it over HTTPS only). */
+    secureCookies: boolean;
+    /** Failed logins allowed per account and per client address within the window, then 429. */
+    maxFailuresPerAccount: number;
+    maxFailuresPerAddress: number;
+    failureWindowSeconds: number;
+  };
   logLevel: string;
   otlpEndpoint: string | undefined;
 }
@@ -88,6 +103,20 @@ export function loadTelemetryConfig(env: Env = process.env): TelemetryConfig {
 type Env = Record<string, string | undefined>;
 
 export class ConfigError extends Error {}
+
+function oneOf<const T extends readonly string[]>(env: Env, name: string, values: T): T[number] {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return values[0];
+  if (!values.includes(raw)) throw new ConfigError(`${name} must be one of ${values.join(', ')}, got "${raw}"`);
+  return raw as T[number];
+}
+
+function secret(env: Env, name: string): string | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return undefined;
+  if (raw.length < 32) throw new ConfigError(`${name} must be at least 32 characters`);
+  return raw;
+}
 
 function integer(env: Env, name: string, fallback: number, min = 0): number {
   const raw = env[name];
@@ -171,6 +200,16 @@ export function loadConfig(env: Env = process.env): EventFlowConfig {
     smtp: {
       url: env.SMTP_URL || undefined,
       from: env.SMTP_FROM || 'EventFlow <eventflow@localhost>',
+    },
+    auth: {
+      jwtSecret: secret(env, 'AUTH_JWT_SECRET'),
+      accessTokenTtlSeconds: integer(env, 'AUTH_ACCESS_TOKEN_TTL_SECONDS', 900, 30),
+      refreshTokenTtlSeconds: integer(env, 'AUTH_REFRESH_TOKEN_TTL_SECONDS', 30 * 24 * 3600, 60),
+      signup: oneOf(env, 'AUTH_SIGNUP', ['closed', 'open'] as const),
+      secureCookies: env.AUTH_SECURE_COOKIES !== 'false' && env.AUTH_SECURE_COOKIES !== '0',
+      maxFailuresPerAccount: integer(env, 'AUTH_MAX_FAILURES_PER_ACCOUNT', 5, 1),
+      maxFailuresPerAddress: integer(env, 'AUTH_MAX_FAILURES_PER_ADDRESS', 20, 1),
+      failureWindowSeconds: integer(env, 'AUTH_FAILURE_WINDOW_SECONDS', 900, 1),
     },
     logLevel: env.LOG_LEVEL || 'info',
     otlpEndpoint: env.OTEL_EXPORTER_OTLP_ENDPOINT || undefined,

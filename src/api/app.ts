@@ -2,6 +2,7 @@ import { Router } from '@koa/router';
 import type { Knex } from 'knex';
 import Koa from 'koa';
 import type { EventFlowConfig } from '../config.ts';
+import { accessTokenSecret, createTokenSigner } from '../auth/tokens.ts';
 import { createGroupCommitter } from '../ingest/group-commit.ts';
 import type { RunStarter } from '../ingest/run-starter.ts';
 import type { Logger } from '../logging.ts';
@@ -10,6 +11,7 @@ import type { RouteDeps } from './deps.ts';
 import { createAdmission, type Admission } from './events/admission.ts';
 import { createAuthenticator, KEY_CACHE_TTL_MS } from './middleware/auth.ts';
 import { handleErrors } from './middleware/handle-errors.ts';
+import { authRouter, meRouter } from './routes/auth.ts';
 import { batchesRouter } from './routes/batches.ts';
 import { codecRouter } from './routes/codec.ts';
 import { deadLettersRouter } from './routes/dead-letters.ts';
@@ -41,13 +43,18 @@ export function createApp(deps: AppDeps): Koa<ApiState> {
   // Errors are logged by handleErrors; Koa's own stderr printing would only duplicate them.
   app.silent = true;
 
+  const signer = createTokenSigner(
+    accessTokenSecret({ jwtSecret: deps.config.auth.jwtSecret, adminKey: deps.config.api.adminKey }),
+    deps.config.auth.accessTokenTtlSeconds,
+  );
   const routeDeps: RouteDeps = {
     config: deps.config,
     db: deps.db,
     log: deps.log,
     temporal: deps.temporal,
     taskQueue: deps.config.temporal.taskQueue,
-    auth: createAuthenticator(deps.db, deps.keyCacheTtlMs ?? KEY_CACHE_TTL_MS),
+    auth: createAuthenticator(deps.db, signer, deps.keyCacheTtlMs ?? KEY_CACHE_TTL_MS),
+    signer,
     acceptRequests: createGroupCommitter(
       deps.db,
       { writers: deps.config.api.ingest.commitWriters, maxEvents: deps.config.api.ingest.runMaxEvents },
@@ -76,8 +83,10 @@ export function createApp(deps: AppDeps): Koa<ApiState> {
   // Unauthenticated, like the probes: scrapers carry no API key.
   app.use(metricsRoute());
   app.use(healthRouter(routeDeps).routes());
-  // Authorizes by origin address or key itself (see the router), so it sits outside the key-only routers.
+  // These authorize by themselves (see each router), so they sit outside the key-or-token routers.
   app.use(codecRouter(routeDeps).routes());
+  app.use(authRouter(routeDeps).routes());
+  app.use(meRouter(routeDeps).routes());
   for (const resource of resources) {
     // Each resource behind a router of its own: router middleware (authentication here, `adminOnly` in
     // some resources) runs only when one of that router's routes matched. So it never reaches another

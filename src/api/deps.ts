@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import type { EventFlowConfig } from '../config.ts';
 import type { Logger } from '../logging.ts';
+import type { TokenSigner } from '../auth/tokens.ts';
 import type { GroupCommitter } from '../ingest/group-commit.ts';
 import type { Admission } from './events/admission.ts';
 import type { Authenticator } from './middleware/auth.ts';
@@ -14,6 +15,8 @@ export interface RouteDeps {
   temporal: TemporalClientRef;
   taskQueue: string;
   auth: Authenticator;
+  /** Signs and verifies access tokens. */
+  signer: TokenSigner;
   /** Load shedding for ingestion. */
   admission: Admission;
   /** Acceptance: the group-committed write of accepted requests. */

@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { errors, jwtVerify, SignJWT } from 'jose';
 
 // Access tokens: short-lived JWTs signed with HS256 by the API's own secret. The algorithm is pinned on
@@ -57,4 +57,15 @@ export function newRefreshToken(): { token: string; hash: Buffer } {
 
 export function hashRefreshToken(token: string): Buffer {
   return createHash('sha256').update(token).digest();
+}
+
+/**
+ * The HMAC secret of access tokens: AUTH_JWT_SECRET, or one derived from the root admin key, which every
+ * API process of a deployment already shares (rotating that key then ends every session). Without
+ * either (an API started by hand in a test), a random one: tokens then work in this process only.
+ */
+export function accessTokenSecret(config: { jwtSecret: string | undefined; adminKey: string | undefined }): string {
+  if (config.jwtSecret) return config.jwtSecret;
+  if (config.adminKey) return createHmac('sha256', config.adminKey).update('eventflow access tokens').digest('base64url');
+  return randomBytes(32).toString('base64url');
 }

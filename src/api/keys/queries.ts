@@ -2,15 +2,10 @@ import type { Knex } from 'knex';
 import { v7 as uuidv7 } from 'uuid';
 import { generateKey, hashKey, keyPrefix } from './secrets.ts';
 
-export type KeyKind = 'admin' | 'write';
+import type { Principal } from '../../auth/principal.ts';
+import type { KeyKind } from '../../auth/policy.ts';
 
-/** Who is calling: resolved from the key on every request (through the auth cache). */
-export interface Principal {
-  keyId: string;
-  projectId: string;
-  kind: KeyKind;
-  isRoot: boolean;
-}
+export type { KeyKind };
 
 export interface KeyRow {
   id: string;
@@ -33,7 +28,9 @@ export async function findActiveKey(db: Knex, keyHash: Buffer): Promise<Principa
     .where('key_hash', keyHash)
     .whereNull('revoked_at')
     .first();
-  return row ? { keyId: row.id, projectId: row.project_id, kind: row.kind, isRoot: row.is_root } : undefined;
+  return row
+    ? { keyId: row.id, projectId: row.project_id, kind: row.kind, standing: { kind: 'key', keyKind: row.kind }, isRoot: row.is_root }
+    : undefined;
 }
 
 const KEY_COLUMNS = ['id', 'kind', 'name', 'key_prefix as prefix', 'is_root', 'created_at', 'revoked_at'];

@@ -1,7 +1,10 @@
 import type { Knex } from 'knex';
 import type { Middleware } from 'koa';
-import { ApiError } from '../errors.ts';
-import { findActiveKey, type Principal } from '../keys/queries.ts';
+import { ApiError, notFound } from '../errors.ts';
+import { roleOf, membershipsOf } from '../../accounts/queries.ts';
+import type { Principal, UserIdentity } from '../../auth/principal.ts';
+import type { TokenSigner } from '../../auth/tokens.ts';
+import { findActiveKey } from '../keys/queries.ts';
 import { hashKey } from '../keys/secrets.ts';
 import type { ApiState } from '../state.ts';
 
@@ -23,12 +26,24 @@ interface CacheEntry {
 }
 
 export interface Authenticator {
+  /**
+   * Resolves the caller and the project the request acts in (ctx.state.auth), or answers 401; a user
+   * naming a project they are not a member of gets 404, like a project that does not exist.
+   */
   authenticate: Middleware<ApiState>;
+  /** Only who the user is (ctx.state.user), for routes about the person rather than a project (/v1/me). */
+  identifyUser: Middleware<ApiState>;
   /** Drops a key from this process's cache, e.g. right after revoking it. */
   forget(keyHash: Buffer): void;
 }
 
-export function createAuthenticator(db: Knex, ttlMs = KEY_CACHE_TTL_MS): Authenticator {
+/** Header a signed-in user names their project with (unless they belong to exactly one). */
+export const PROJECT_HEADER = 'X-Project-Id';
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+// Access tokens are JWTs (three base64url parts, the header always starting `eyJ`); API keys never are.
+const LOOKS_LIKE_JWT = /^eyJ[\w-]*\.[\w-]+\.[\w-]*$/;
+
+export function createAuthenticator(db: Knex, signer: TokenSigner, ttlMs = KEY_CACHE_TTL_MS): Authenticator {
   const cache = new Map<string, CacheEntry>();
 
   async function lookup(key: string): Promise<Principal | undefined> {
@@ -47,19 +62,56 @@ export function createAuthenticator(db: Knex, ttlMs = KEY_CACHE_TTL_MS): Authent
     return entry.principal;
   }
 
+  async function user(token: string): Promise<UserIdentity> {
+    const claims = await signer.verify(token);
+    if (!claims) throw new ApiError(401, 'invalid_token', 'the access token is invalid or expired; refresh it or log in again');
+    return { userId: claims.sub, email: claims.email };
+  }
+
+  /** The project a user's request acts in: the header's, or their only one; 404 for any other. */
+  async function userPrincipal(identity: UserIdentity, requested: string): Promise<Principal> {
+    let projectId = requested.trim();
+    if (projectId === '') {
+      const memberships = await membershipsOf(db, identity.userId);
+      if (memberships.length !== 1) {
+        throw new ApiError(400, 'project_required', `name the project with the ${PROJECT_HEADER} header (you belong to ${memberships.length})`);
+      }
+      projectId = memberships[0].project_id;
+    }
+    const role = UUID.test(projectId) ? await roleOf(db, identity.userId, projectId.toLowerCase()) : undefined;
+    if (!role) throw notFound('project');
+    return { projectId: projectId.toLowerCase(), standing: { kind: 'role', role }, isRoot: false, kind: 'user', userId: identity.userId };
+  }
+
   const authenticate: Middleware<ApiState> = async (ctx, next) => {
     const key = presentedKey(ctx.get('Authorization'), ctx.get('X-API-Key'));
     if (!key) {
-      throw new ApiError(401, 'unauthorized', 'an API key is required: send "Authorization: Bearer <key>" or "X-API-Key: <key>"');
+      throw new ApiError(401, 'unauthorized', 'an API key or access token is required: send "Authorization: Bearer <key or token>" or "X-API-Key: <key>"');
     }
-    const principal = key.length <= MAX_KEY_LENGTH ? await lookup(key) : undefined;
-    if (!principal) throw new ApiError(401, 'unauthorized', 'the API key is unknown or revoked');
-    ctx.state.auth = principal;
+    if (LOOKS_LIKE_JWT.test(key)) {
+      const identity = await user(key);
+      ctx.state.user = identity;
+      ctx.state.auth = await userPrincipal(identity, ctx.get(PROJECT_HEADER));
+    } else {
+      const principal = key.length <= MAX_KEY_LENGTH ? await lookup(key) : undefined;
+      if (!principal) throw new ApiError(401, 'unauthorized', 'the API key is unknown or revoked');
+      ctx.state.auth = principal;
+    }
+    await next();
+  };
+
+  const identifyUser: Middleware<ApiState> = async (ctx, next) => {
+    const token = presentedKey(ctx.get('Authorization'), '');
+    if (!token || !LOOKS_LIKE_JWT.test(token)) {
+      throw new ApiError(401, 'unauthorized', 'an access token is required: send "Authorization: Bearer <access token>" (log in at POST /v1/auth/login)');
+    }
+    ctx.state.user = await user(token);
     await next();
   };
 
   return {
     authenticate,
+    identifyUser,
     forget: (keyHash) => void cache.delete(keyHash.toString('base64')),
   };
 }

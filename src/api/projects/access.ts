@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import { notFound } from '../errors.ts';
-import type { Principal } from '../keys/queries.ts';
+import type { Principal } from '../../auth/principal.ts';
 import { findProject, type ProjectRow } from './queries.ts';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
