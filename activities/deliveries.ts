@@ -13,7 +13,7 @@ import {
   type DispatchInput,
   type DispatchResult,
 } from '../src/shared/delivery.ts';
-import { DELIVERY_WORKFLOW } from '../src/temporal/names.ts';
+import { deliveryWorkflow } from '../workflows/delivery.ts';
 import { ENDPOINT_ID, EVENT_TYPE, EVENTFLOW_STATUS, PROJECT_ID } from '../workflows/search-attributes.ts';
 import { createDeliverer, type DeliveryTarget, type StoredEvent } from './deliver-once.ts';
 import { attemptsOf, enabledTargetsFor, loadEvents, loadStoredEvents, loadTarget, type AttemptLogEntry } from './delivery-queries.ts';
@@ -78,7 +78,7 @@ export function createDeliveryActivities({ db, config, temporal }: DeliveryDepen
     });
     // Started from the activity (not as a child) so a batch's fan-out is not bound by the 2,000
     // pending-children limit; the deterministic id makes a retried dispatch attach, not duplicate.
-    await temporal.workflow.start(DELIVERY_WORKFLOW, {
+    await temporal.workflow.start(deliveryWorkflow, {
       taskQueue: config.temporal.taskQueue,
       workflowId,
       args: [input],

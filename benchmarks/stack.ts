@@ -11,7 +11,7 @@ import { createDatabase, migrateToLatest } from '../src/db/connection.ts';
 import { REPO_ROOT } from '../src/dev/dev-env.ts';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from '../src/dev/embedded-postgres.ts';
 import { getFreePort, waitUntil } from '../src/dev/process.ts';
-import { startTemporalDevServer, type TemporalDevServer } from '../src/dev/temporal-server.ts';
+import { startTemporalDevServer, type TemporalDevServer } from '../temporal/dev-server.ts';
 import { pino } from 'pino';
 import { pidsByCommandLine, pidsListeningOn, type TrackedProcess } from './proc-stats.ts';
 

@@ -12,7 +12,7 @@ import { startEmbeddedPostgres } from '../src/dev/embedded-postgres.ts';
 import { startJaeger } from '../src/dev/jaeger.ts';
 import { findExecutable, getFreePort, settleAll } from '../src/dev/process.ts';
 import { startSmtpCatcher } from '../src/dev/smtp-catcher.ts';
-import { startTemporalDevServer } from '../src/dev/temporal-server.ts';
+import { startTemporalDevServer } from '../temporal/dev-server.ts';
 import { createLogger } from '../src/logging.ts';
 
 const DEFAULT_TEST_FILES = ['test/**/*.test.ts'];

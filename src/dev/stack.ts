@@ -12,7 +12,7 @@ import { startJaeger } from './jaeger.ts';
 import { settleAll, startManagedProcess, waitUntil, type ManagedProcess } from './process.ts';
 import { startSmtpCatcher } from './smtp-catcher.ts';
 import { claimStackLock, type StackLock } from './stack-lock.ts';
-import { startTemporalDevServer } from './temporal-server.ts';
+import { startTemporalDevServer } from '../../temporal/dev-server.ts';
 
 const DATA_DIR = join(REPO_ROOT, '.data');
 // Postgres on 54329, not 5432: a system Postgres may already hold that.

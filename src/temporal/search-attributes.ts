@@ -2,40 +2,44 @@ import type { Connection } from '@temporalio/client';
 // @temporalio/proto is CommonJS whose exports Node cannot name statically: import the default.
 import proto from '@temporalio/proto';
 import type { temporal } from '@temporalio/proto';
+import { NAMESPACE, SEARCH_ATTRIBUTES, type SearchAttributeName } from '../../temporal/namespace.ts';
 
 const { IndexedValueType } = proto.temporal.api.enums.v1;
-
-// Custom search attributes that make EventFlow's runs filterable in the Temporal Web UI, e.g.
-// `EventFlowStatus="dead_lettered" AND EndpointId="…"`. SQLite visibility (dev server) allows at most
-// 10 Keyword(List) attributes per namespace, and we stay well below that.
-export const SEARCH_ATTRIBUTES = [
-  { name: 'EventFlowStatus', type: 'Keyword' },
-  { name: 'ProjectId', type: 'Keyword' },
-  { name: 'EndpointId', type: 'Keyword' },
-  { name: 'EventType', type: 'Keyword' },
-  { name: 'BatchId', type: 'Keyword' },
-  // Every batch a run carries when the API coalesced requests, so each batch's run can be found.
-  { name: 'BatchIds', type: 'KeywordList' },
-] as const;
-
-export type SearchAttributeName = (typeof SEARCH_ATTRIBUTES)[number]['name'];
+const INDEXED_VALUE_TYPES = {
+  KEYWORD: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
+  KEYWORD_LIST: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD_LIST,
+} as const;
 
 /**
- * Registers the attributes at runtime. The dev server's `--search-attribute` flag only applies to
- * namespaces it creates, so an existing database file would otherwise miss attributes added later.
+ * Registers the declared search attributes (temporal/namespace.ts) at runtime, and the declared
+ * retention. The dev server's `--search-attribute` flag only applies to namespaces it creates, so an
+ * existing database file would otherwise miss attributes added later. Called by the API, the worker
+ * and the tests; safe to call concurrently.
  */
 export async function ensureSearchAttributes(connection: Connection, namespace: string): Promise<void> {
   const existing = await connection.operatorService.listSearchAttributes({ namespace });
-  const missing = SEARCH_ATTRIBUTES.filter(({ name }) => !(name in (existing.customAttributes ?? {})));
-  if (missing.length === 0) return;
-  const searchAttributes: Record<string, temporal.api.enums.v1.IndexedValueType> = {};
-  for (const { name, type } of missing) {
-    searchAttributes[name] = type === 'KeywordList' ? IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD_LIST : IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD;
+  const missing = (Object.keys(SEARCH_ATTRIBUTES) as SearchAttributeName[]).filter((name) => !(name in (existing.customAttributes ?? {})));
+  if (missing.length > 0) {
+    const searchAttributes: Record<string, temporal.api.enums.v1.IndexedValueType> = {};
+    for (const name of missing) searchAttributes[name] = INDEXED_VALUE_TYPES[SEARCH_ATTRIBUTES[name]];
+    try {
+      await connection.operatorService.addSearchAttributes({ namespace, searchAttributes });
+    } catch (error) {
+      // Another process (API or worker) may have registered them between our list and add.
+      if (!/already exists/i.test(String((error as Error).message))) throw error;
+    }
   }
-  try {
-    await connection.operatorService.addSearchAttributes({ namespace, searchAttributes });
-  } catch (error) {
-    // Another process (API or worker) may have registered them between our list and add.
-    if (!/already exists/i.test(String((error as Error).message))) throw error;
-  }
+  await ensureRetention(connection, namespace);
+}
+
+async function ensureRetention(connection: Connection, namespace: string): Promise<void> {
+  const wantedSeconds = NAMESPACE.retentionDays * 24 * 3600;
+  const described = await connection.workflowService.describeNamespace({ namespace });
+  const current = Number(String(described.config?.workflowExecutionRetentionTtl?.seconds ?? 0));
+  if (current === wantedSeconds) return;
+  await connection.workflowService.updateNamespace({
+    namespace,
+    // Only the fields set here change; int64 seconds are typed as Long but numbers are accepted.
+    config: { workflowExecutionRetentionTtl: { seconds: wantedSeconds as never } },
+  });
 }

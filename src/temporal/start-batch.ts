@@ -1,7 +1,8 @@
 import { type Client, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import { WorkflowIdConflictPolicy, WorkflowIdReusePolicy } from '@temporalio/common';
 import type { BatchInput, BatchRef } from '../shared/batch.ts';
-import { BATCH_WORKFLOW, batchWorkflowId } from './names.ts';
+import { processBatch } from '../../workflows/process-batch.ts';
+import { batchWorkflowId } from './names.ts';
 import { BATCH_ID, BATCH_IDS, EVENTFLOW_STATUS, PROJECT_ID } from '../../workflows/search-attributes.ts';
 
 /**
@@ -13,7 +14,7 @@ import { BATCH_ID, BATCH_IDS, EVENTFLOW_STATUS, PROJECT_ID } from '../../workflo
 export async function startBatchWorkflow(client: Client, taskQueue: string, input: BatchInput): Promise<string> {
   const workflowId = batchWorkflowId(input.batchId);
   try {
-    await client.workflow.start(BATCH_WORKFLOW, {
+    await client.workflow.start(processBatch, {
       taskQueue,
       workflowId,
       args: [input],
@@ -39,7 +40,7 @@ export async function startBatchWorkflow(client: Client, taskQueue: string, inpu
  */
 export async function startBatchRun(client: Client, taskQueue: string, ref: BatchRef, batchIdsMaxBytes: number): Promise<void> {
   try {
-    await client.workflow.start(BATCH_WORKFLOW, {
+    await client.workflow.start(processBatch, {
       taskQueue,
       workflowId: batchWorkflowId(ref.runId),
       args: [ref],

@@ -9,6 +9,7 @@ import { generateSecret } from '../../src/webhooks/signing.ts';
 import { createTestProject, waitFor } from '../helpers/projects.ts';
 import { startReceiver, type Receiver } from '../helpers/receiver.ts';
 import { startTestWorker, testConfig, type TestWorker } from '../helpers/worker.ts';
+import { deliveryStateQuery, discardSignal, replaySignal } from '../../workflows/delivery.ts';
 
 describe('webhook delivery through real Temporal to real receivers', () => {
   let stack: TestWorker;
@@ -136,9 +137,14 @@ describe('webhook delivery through real Temporal to real receivers', () => {
       ]),
       [[1, 500, 'boom'], [2, 500, 'boom'], [3, 500, 'boom']],
     );
+    // The run answers its state query (sent through the query's definition, not its name).
+    const state = await stack.client.workflow.getHandle(workflowId).query(deliveryStateQuery);
+    assert.equal(state.status, 'dead_lettered');
+    assert.equal(state.attempts, 3);
+    assert.equal(state.lastAttempt?.statusCode, 500);
 
     broken.respondWith(() => ({ status: 200 }));
-    await stack.client.workflow.getHandle(workflowId).signal('replay', {});
+    await stack.client.workflow.getHandle(workflowId).signal(replaySignal, {});
     const result = await stack.client.workflow.getHandle(workflowId).result();
     assert.equal(result.status, 'delivered');
     assert.equal(result.replays, 1);
@@ -153,7 +159,7 @@ describe('webhook delivery through real Temporal to real receivers', () => {
     const workflowId = deliveryWorkflowId({ channel: 'webhook', targetId: endpointId, eventId: ids[0] });
     await waitFor(async () => (await stack.db('deliveries').where({ workflow_id: workflowId, status: 'dead_lettered' }).first()) ?? undefined);
     assert.equal(rejecting.requests.length, 1);
-    await stack.client.workflow.getHandle(workflowId).signal('discard', { reason: 'receiver rejects it' });
+    await stack.client.workflow.getHandle(workflowId).signal(discardSignal, { reason: 'receiver rejects it' });
     const result = await stack.client.workflow.getHandle(workflowId).result();
     assert.equal(result.status, 'discarded');
     assert.equal(rejecting.requests.length, 1);

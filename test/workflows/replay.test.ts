@@ -16,6 +16,7 @@ import { createTestProject, waitFor } from '../helpers/projects.ts';
 import { startReceiver } from '../helpers/receiver.ts';
 import { startStack } from '../helpers/stack.ts';
 import { sharedWorkflowBundle, startTestWorker, testConfig } from '../helpers/worker.ts';
+import { replaySignal } from '../../workflows/delivery.ts';
 
 // Recorded histories of real runs, committed so that a workflow change which would break runs already
 // in flight (non-determinism) fails CI. Re-record deliberately, after such a change has been made safe
@@ -48,7 +49,7 @@ async function recordFixtures(only: Set<string> | undefined): Promise<void> {
     // Two failures (inline attempt and one retry) park it; the replay then delivers.
     const deliveryId = deliveryWorkflowId({ channel: 'webhook', targetId: endpointId, eventId: input.events[0].id });
     await waitFor(async () => (await stack.db('deliveries').where({ workflow_id: deliveryId, status: 'dead_lettered' }).first()) ?? undefined);
-    await stack.client.workflow.getHandle(deliveryId).signal('replay', {});
+    await stack.client.workflow.getHandle(deliveryId).signal(replaySignal, {});
     await stack.client.workflow.getHandle(deliveryId).result();
 
     // Two requests the API once coalesced into one run, bodies in the input (before acceptance moved to Postgres).

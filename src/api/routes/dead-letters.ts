@@ -11,6 +11,7 @@ import {
   type DeadLetterRow,
 } from '../../dead-letters/queries.ts';
 import type { ReplayRequest } from '../../shared/delivery.ts';
+import { discardSignal, replaySignal } from '../../../workflows/delivery.ts';
 import { assertDeliverableUrl, UnsafeUrlError } from '../../webhooks/ssrf.ts';
 import { ApiError, notFound } from '../errors.ts';
 import { adminOnly } from '../middleware/auth.ts';
@@ -172,7 +173,7 @@ export function deadLettersRouter({ db, temporal, config }: DeadLetterRouteDeps)
     const request: ReplayRequest = body.retry_schedule ? { retry_schedule: body.retry_schedule } : {};
     let replayed = 0;
     for (const { workflow_id: workflowId } of targets) {
-      await callTemporal(temporal, (client) => client.workflow.getHandle(workflowId).signal('replay', request));
+      await callTemporal(temporal, (client) => client.workflow.getHandle(workflowId).signal(replaySignal, request));
       replayed += 1;
     }
     ctx.status = 202;
@@ -183,7 +184,7 @@ export function deadLettersRouter({ db, temporal, config }: DeadLetterRouteDeps)
     const request = check(validateReplay, ctx.state.body, 'invalid_body');
     const row = await parked(ctx.state.auth.projectId, ctx.params.id);
     await checkReplayUrl(request, row);
-    await callTemporal(temporal, (client) => client.workflow.getHandle(row.workflow_id).signal('replay', request));
+    await callTemporal(temporal, (client) => client.workflow.getHandle(row.workflow_id).signal(replaySignal, request));
     ctx.status = 202;
     ctx.body = { id: row.delivery_id, status: 'replaying', workflow_id: row.workflow_id };
   });
@@ -191,7 +192,7 @@ export function deadLettersRouter({ db, temporal, config }: DeadLetterRouteDeps)
   router.post('/:id/discard', optionalJsonBody, async (ctx) => {
     const request = check(validateDiscard, ctx.state.body, 'invalid_body');
     const row = await parked(ctx.state.auth.projectId, ctx.params.id);
-    await callTemporal(temporal, (client) => client.workflow.getHandle(row.workflow_id).signal('discard', request));
+    await callTemporal(temporal, (client) => client.workflow.getHandle(row.workflow_id).signal(discardSignal, request));
     ctx.status = 202;
     ctx.body = { id: row.delivery_id, status: 'discarding', workflow_id: row.workflow_id };
   });

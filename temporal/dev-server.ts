@@ -1,10 +1,30 @@
+import { readFileSync } from 'node:fs';
 import { Connection } from '@temporalio/client';
-import { createLogger, type Logger } from '../logging.ts';
-import { SEARCH_ATTRIBUTES, ensureSearchAttributes } from '../temporal/search-attributes.ts';
-import { startManagedProcess, waitUntil, hasExited } from './process.ts';
+import { parse as parseYaml } from 'yaml';
+import { createLogger, type Logger } from '../src/logging.ts';
+import { ensureSearchAttributes } from '../src/temporal/search-attributes.ts';
+import { startManagedProcess, waitUntil, hasExited } from '../src/dev/process.ts';
+import { CLI_TYPE_NAMES, SEARCH_ATTRIBUTES, type SearchAttributeName } from './namespace.ts';
 
 // The Temporal CLI's dev server (server + SQLite + Web UI in one binary) for the dev stack and the
-// tests. Without `dbFile` everything lives in memory and is gone when it stops.
+// tests. Without `dbFile` everything lives in memory and is gone when it stops. Its namespace and limits
+// come from this folder: namespace.ts and dynamicconfig/development.yaml.
+
+const DYNAMIC_CONFIG = new URL('./dynamicconfig/development.yaml', import.meta.url);
+
+/**
+ * The dynamic-config file as `--dynamic-config-value KEY=JSON` flags: the dev server takes values, not a
+ * file. Only unconstrained values (`- value: X`) can be passed that way; a constrained one is refused.
+ */
+export function dynamicConfigFlags(yamlText: string = readFileSync(DYNAMIC_CONFIG, 'utf8')): string[] {
+  const document = (parseYaml(yamlText) ?? {}) as Record<string, Array<{ value: unknown; constraints?: unknown }>>;
+  return Object.entries(document).flatMap(([key, entries]) => {
+    if (!Array.isArray(entries) || entries.length !== 1 || entries[0].constraints !== undefined || !('value' in entries[0])) {
+      throw new Error(`dynamic config ${key}: the dev server takes one unconstrained value per key`);
+    }
+    return ['--dynamic-config-value', `${key}=${JSON.stringify(entries[0].value)}`];
+  });
+}
 
 export interface TemporalDevServerOptions {
   /** SQLite file to persist to; omitted means in memory. */
@@ -46,12 +66,10 @@ export async function startTemporalDevServer(options: TemporalDevServerOptions):
     '--log-level', 'warn',
     ...(options.headless ? ['--headless'] : ['--ui-port', String(uiPort)]),
     ...(options.codecEndpoint && !options.headless ? ['--ui-codec-endpoint', options.codecEndpoint] : []),
-    // A run lists its requests in the BatchIds search attribute: up to ~770 ids need more than the
-    // default 2 KB per value (TEMPORAL_BATCH_IDS_MAX_BYTES in src/config.ts stays below this).
-    '--dynamic-config-value', 'frontend.searchAttributesSizeOfValueLimit=32768',
     // `default` always exists; naming it again is redundant.
     ...(options.namespace === 'default' ? [] : ['--namespace', options.namespace]),
-    ...SEARCH_ATTRIBUTES.flatMap(({ name, type }) => ['--search-attribute', `${name}=${type}`]),
+    ...(Object.keys(SEARCH_ATTRIBUTES) as SearchAttributeName[]).flatMap((name) => ['--search-attribute', `${name}=${CLI_TYPE_NAMES[SEARCH_ATTRIBUTES[name]]}`]),
+    ...dynamicConfigFlags(),
     ...(options.dbFile
       ? [
           '--db-filename', options.dbFile,
