@@ -9,15 +9,18 @@ import {
   describeAttempt,
   type AttemptReport,
   type DeliveryRef,
+  type DeliveryStatus,
   type DeliveryWorkflowInput,
   type DispatchInput,
   type DispatchResult,
 } from '../src/shared/delivery.ts';
 import { deliveryWorkflow } from '../workflows/delivery.ts';
 import { ENDPOINT_ID, EVENT_TYPE, EVENTFLOW_STATUS, PROJECT_ID } from '../workflows/search-attributes.ts';
-import { createDeliverer, type DeliveryTarget, type StoredEvent } from './deliver-once.ts';
-import { attemptsOf, enabledTargetsFor, loadEvents, loadStoredEvents, loadTarget, type AttemptLogEntry } from './delivery-queries.ts';
-import { recordAttempts, upsertDelivery, type AttemptRow } from '../src/webhooks/queries.ts';
+import { createDeliverer } from '../src/deliveries/deliverer.ts';
+import { recordTargetFailure, recordTargetSuccess } from '../src/deliveries/endpoint-health.ts';
+import { attemptLog, recordAttempts, upsertDelivery, type AttemptLogEntry, type NewAttempt } from '../src/deliveries/records.ts';
+import { enabledTargetsFor, loadTarget, type DeliveryTarget } from '../src/deliveries/targets.ts';
+import { loadDeliverableEvents, loadStoredEvents, type DeliverableEvent } from '../src/events/queries.ts';
 import { activeTraceId } from '../src/telemetry/spans.ts';
 
 export interface DeliveryDependencies {
@@ -38,7 +41,7 @@ async function forEachLimited<T>(items: T[], limit: number, run: (item: T) => Pr
 export function createDeliveryActivities({ db, config, temporal }: DeliveryDependencies) {
   const deliverer = createDeliverer(config);
 
-  function attemptRow(ref: DeliveryRef, report: AttemptReport, attemptedAt: Date): AttemptRow {
+  function attemptRow(ref: DeliveryRef, report: AttemptReport, attemptedAt: Date): NewAttempt {
     return {
       project_id: ref.projectId,
       channel: ref.channel,
@@ -104,16 +107,16 @@ export function createDeliveryActivities({ db, config, temporal }: DeliveryDepen
     if (candidates.length === 0) return { targets: 0, delivered: 0, handedOff: 0 };
     const events = input.rowRefs
       ? await loadStoredEvents(db, input.projectId, input.eventIds, input.rowRefs)
-      : await loadEvents(db, input.projectId, input.eventIds);
+      : await loadDeliverableEvents(db, input.projectId, input.eventIds);
     const types = [...new Set(events.map((event) => event.type))];
     const targets = candidates.filter((target) => types.some((type) => target.matches(type)));
     if (targets.length === 0) return { targets: 0, delivered: 0, handedOff: 0 };
 
-    const work: Array<{ event: StoredEvent; target: DeliveryTarget }> = [];
+    const work: Array<{ event: DeliverableEvent; target: DeliveryTarget }> = [];
     for (const event of events) {
       for (const target of targets) if (target.matches(event.type)) work.push({ event, target });
     }
-    const rows: AttemptRow[] = [];
+    const rows: NewAttempt[] = [];
     const failures: Array<{ ref: DeliveryRef; target: DeliveryTarget; report: AttemptReport }> = [];
     let delivered = 0;
     // Heartbeat on a clock, not per delivery: one slow receiver (up to the attempt timeout) must not
@@ -131,7 +134,7 @@ export function createDeliveryActivities({ db, config, temporal }: DeliveryDepen
       });
       await recordAttempts(db, rows);
       for (const failure of failures) {
-        await deliverer.afterFailure(db, failure.target, failure.report);
+        await recordTargetFailure(db, failure.target, failure.report, config.webhooks.disableAfterFailingSeconds);
         await handOff(failure.ref, failure.target, failure.report);
       }
     } finally {
@@ -150,7 +153,7 @@ export function createDeliveryActivities({ db, config, temporal }: DeliveryDepen
     const { attempt: temporalAttempt } = Context.current().info;
     const attempt = input.attemptOffset + temporalAttempt;
     const target = await loadTarget(db, input.projectId, input.channel, input.targetId);
-    const event = (await loadEvents(db, input.projectId, [input.eventId]))[0];
+    const event = (await loadDeliverableEvents(db, input.projectId, [input.eventId]))[0];
     if (!target || !event) {
       const report: AttemptReport = { attempt, outcome: 'permanent', durationMs: 0, error: 'target or event no longer exists' };
       throw ApplicationFailure.create({ type: PERMANENT_FAILURE, nonRetryable: true, message: report.error, details: [report] });
@@ -160,10 +163,10 @@ export function createDeliveryActivities({ db, config, temporal }: DeliveryDepen
     const report = await deliverer.deliver(destination, event, input, attempt);
     await recordAttempts(db, [attemptRow(input, report, attemptedAt)]);
     if (report.outcome === 'delivered') {
-      await deliverer.afterSuccess(db, target);
+      await recordTargetSuccess(db, target);
       return report;
     }
-    const disabled = await deliverer.afterFailure(db, target, report);
+    const disabled = await recordTargetFailure(db, target, report, config.webhooks.disableAfterFailingSeconds);
     const message = describeAttempt(report);
     if (report.outcome !== 'retryable' || disabled) {
       throw ApplicationFailure.create({ type: PERMANENT_FAILURE, nonRetryable: true, message, details: [report] });
@@ -179,7 +182,7 @@ export function createDeliveryActivities({ db, config, temporal }: DeliveryDepen
 
   /** Mirrors a delivery's state into Postgres; when parking, returns the attempt log so history shows it. */
   async function recordDeliveryState(
-    input: DeliveryRef & { status: string; lastError?: string },
+    input: DeliveryRef & { status: DeliveryStatus; lastError?: string },
   ): Promise<{ status: string; attempts: AttemptLogEntry[] }> {
     await upsertDelivery(db, {
       delivery_id: input.deliveryId,
@@ -192,9 +195,9 @@ export function createDeliveryActivities({ db, config, temporal }: DeliveryDepen
       status: input.status,
       last_error: input.lastError ?? null,
     });
-    const attempts = input.status === 'dead_lettered' ? await attemptsOf(db, input.projectId, input.deliveryId) : [];
+    const attempts = input.status === 'dead_lettered' ? await attemptLog(db, input.projectId, input.deliveryId) : [];
     return { status: input.status, attempts };
   }
 
-  return { dispatchDeliveries, attemptDelivery, recordDeliveryState };
+  return { activities: { dispatchDeliveries, attemptDelivery, recordDeliveryState }, close: deliverer.close };
 }

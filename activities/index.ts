@@ -20,13 +20,18 @@ export interface ActivityDependencies {
  */
 export function createActivities({ db, config, temporal }: ActivityDependencies) {
   const validateBatch = createValidateActivity(db);
+  const deliveries = createDeliveryActivities({ db, config, temporal });
   return {
-    validateBatch,
-    enrichBatch,
-    persistBatch: createPersistActivity(db),
-    ...createRunActivities(db, validateBatch),
-    ...createDeliveryActivities({ db, config, temporal }),
+    activities: {
+      validateBatch,
+      enrichBatch,
+      persistBatch: createPersistActivity(db),
+      ...createRunActivities(db, validateBatch),
+      ...deliveries.activities,
+    },
+    /** Releases what the activities hold open (the SMTP pool); call once the worker has stopped. */
+    close: deliveries.close,
   };
 }
 
-export type Activities = ReturnType<typeof createActivities>;
+export type Activities = ReturnType<typeof createActivities>['activities'];

@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import type { BatchSummary, ClientEnrichment, EventEnrichment, IngestEvent, PersistInput, PersistResult } from '../src/shared/batch.ts';
 import { annotateBatch } from '../src/telemetry/spans.ts';
-import { hasEnabledTargets } from './delivery-queries.ts';
+import { hasEnabledTargets } from '../src/deliveries/targets.ts';
 
 /**
  * Stores a batch's events, its rejections and its summary in one transaction.

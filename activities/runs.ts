@@ -14,7 +14,7 @@ import type {
   ValidationResult,
 } from '../src/shared/batch.ts';
 import { annotateBatch } from '../src/telemetry/spans.ts';
-import { hasEnabledTargets } from './delivery-queries.ts';
+import { hasEnabledTargets } from '../src/deliveries/targets.ts';
 import { enrichEvent, parseClient } from './enrich.ts';
 import { insertEventRows, type EventInsertRow } from './persist.ts';
 import type { createValidateActivity } from './validate.ts';

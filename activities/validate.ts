@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import type { ValidateFunction } from 'ajv';
 import type { IngestEvent, ValidationResult } from '../src/shared/batch.ts';
-import { compileUserSchema, createSchemaCompiler, toFieldErrors } from '../src/schemas/json-schema.ts';
+import { compileUserSchema, createSchemaCompiler, fieldErrors } from '../src/schemas/json-schema.ts';
 import { recordEventsRejected } from '../src/telemetry/metrics.ts';
 
 export interface ValidateInput {
@@ -48,7 +48,7 @@ export function createValidateActivity(db: Knex) {
     input.events.forEach((event, index) => {
       const validate = validators.get(event.type);
       if (!validate || validate(event.properties ?? {})) return;
-      rejected.push({ index, id: event.id, type: event.type, reasons: toFieldErrors(validate.errors, 'properties') });
+      rejected.push({ index, id: event.id, type: event.type, reasons: fieldErrors(validate.errors, { prefix: 'properties' }) });
     });
     recordEventsRejected('schema_validation', rejected.length);
     return { rejected };

@@ -3,6 +3,9 @@
 
 export type DeliveryChannel = 'webhook' | 'email';
 
+/** Where a delivery stands; mirrored in the `deliveries` table. */
+export type DeliveryStatus = 'retrying' | 'dead_lettered' | 'delivered' | 'discarded' | 'expired';
+
 /** How one attempt ended. `gone` is a 410: the endpoint asked never to be called again. */
 export type AttemptOutcome = 'delivered' | 'retryable' | 'permanent' | 'gone';
 
@@ -15,6 +18,9 @@ export interface AttemptReport {
   error?: string;
   retryAfterMs?: number;
 }
+
+/** What a channel reports of one attempt; the caller numbers it. */
+export type AttemptResult = Omit<AttemptReport, 'attempt'>;
 
 /** Identifies one delivery: one event to one target. Its workflow id and webhook-id derive from it. */
 export interface DeliveryRef {

@@ -4,6 +4,7 @@ import { Client } from '@temporalio/client';
 import type { Knex } from 'knex';
 import type { EventFlowConfig } from '../config.ts';
 import { createActivities } from '../../activities/index.ts';
+import { closeWebhookAgents } from '../deliveries/channels/webhook/send.ts';
 import {
   temporalClientInterceptors,
   workerInterceptors,
@@ -43,22 +44,36 @@ const quietBundlerLogger = {
   error: (message: string) => console.error(message),
 };
 
-export async function createEventFlowWorker({ config, db, connection, workflowBundle }: WorkerParts): Promise<Worker> {
-  return Worker.create({
+export interface EventFlowWorker {
+  worker: Worker;
+  /** Closes what the activities hold open (SMTP pool, webhook connections); after the worker stopped. */
+  release(): Promise<void>;
+}
+
+export async function createEventFlowWorker({ config, db, connection, workflowBundle }: WorkerParts): Promise<EventFlowWorker> {
+  const { activities, close } = createActivities({
+    db,
+    config,
+    // Activities start per-delivery workflows for failures; they share the worker's connection, and
+    // the tracing interceptor links each delivery workflow to the batch's trace.
+    temporal: new Client({ connection, namespace: config.temporal.namespace, interceptors: temporalClientInterceptors() }),
+  });
+  const worker = await Worker.create({
     connection,
     namespace: config.temporal.namespace,
     taskQueue: config.temporal.taskQueue,
     workflowBundle: workflowBundle ?? (await buildWorkflowBundle()),
-    activities: createActivities({
-      db,
-      config,
-      // Activities start per-delivery workflows for failures; they share the worker's connection, and
-      // the tracing interceptor links each delivery workflow to the batch's trace.
-      temporal: new Client({ connection, namespace: config.temporal.namespace, interceptors: temporalClientInterceptors() }),
-    }),
+    activities,
     interceptors: workerInterceptors(),
     sinks: workerSinks(),
     maxConcurrentActivityTaskExecutions: config.worker.maxConcurrentActivities,
     maxConcurrentWorkflowTaskExecutions: config.worker.maxConcurrentWorkflowTasks,
   });
+  return {
+    worker,
+    async release() {
+      close();
+      await closeWebhookAgents();
+    },
+  };
 }

@@ -6,7 +6,6 @@ import { trackDeadLetters } from '../telemetry/metrics.ts';
 import { temporalLogger } from '../telemetry/temporal-logger.ts';
 import { startWorkerMetricsServer } from '../telemetry/worker-metrics-server.ts';
 import { createEventFlowWorker } from './create-worker.ts';
-import { closeWebhookAgents } from '../webhooks/send.ts';
 import { shutdownTelemetry } from '../telemetry/sdk.ts';
 
 const config = loadConfig();
@@ -34,7 +33,7 @@ const metricsServer =
       })
     : undefined;
 const connection = await NativeConnection.connect({ address: config.temporal.address });
-const worker = await createEventFlowWorker({ config, db, connection });
+const { worker, release } = await createEventFlowWorker({ config, db, connection });
 
 // Worker.run() handles SIGINT/SIGTERM itself: it stops polling, lets running tasks finish, then resolves.
 log.info({ taskQueue: config.temporal.taskQueue, namespace: config.temporal.namespace, metricsPort }, 'worker started');
@@ -43,7 +42,8 @@ try {
 } finally {
   metricsServer?.closeAllConnections();
   metricsServer?.close();
-  await closeWebhookAgents();
+  // The SMTP pool and webhook keep-alive sockets would otherwise hold the process open.
+  await release();
   await connection.close();
   await db.destroy();
   await shutdownTelemetry();

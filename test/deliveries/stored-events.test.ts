@@ -2,7 +2,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
-import { loadStoredEvents } from '../../activities/delivery-queries.ts';
+import { loadStoredEvents } from '../../src/events/queries.ts';
 import { createDatabase } from '../../src/db/connection.ts';
 import { createTestProject } from '../helpers/projects.ts';
 

@@ -5,7 +5,7 @@ import { Webhook } from 'standardwebhooks';
 import type { BatchInput, BatchSummary } from '../../src/shared/batch.ts';
 import { deliveryWorkflowId } from '../../src/shared/delivery.ts';
 import { startBatchWorkflow } from '../../src/temporal/start-batch.ts';
-import { generateSecret } from '../../src/webhooks/signing.ts';
+import { generateSecret } from '../../src/deliveries/channels/webhook/signing.ts';
 import { createTestProject, waitFor } from '../helpers/projects.ts';
 import { startReceiver, type Receiver } from '../helpers/receiver.ts';
 import { startTestWorker, testConfig, type TestWorker } from '../helpers/worker.ts';

@@ -44,7 +44,7 @@ export async function startTestWorker(config: EventFlowConfig = testConfig()): P
   quietRuntime();
   const db = createDatabase(config.databaseUrl, 5);
   const nativeConnection = await NativeConnection.connect({ address: config.temporal.address });
-  const worker = await createEventFlowWorker({
+  const { worker, release } = await createEventFlowWorker({
     config,
     db,
     connection: nativeConnection,
@@ -61,6 +61,7 @@ export async function startTestWorker(config: EventFlowConfig = testConfig()): P
     async stop() {
       worker.shutdown();
       await running;
+      await release();
       await connection.close();
       await nativeConnection.close();
       await db.destroy();

@@ -11,7 +11,7 @@ import type { BatchInput } from '../../src/shared/batch.ts';
 import { deliveryWorkflowId } from '../../src/shared/delivery.ts';
 import { startBatchWorkflow } from '../../src/temporal/start-batch.ts';
 import { workerSinks } from '../../src/telemetry/temporal.ts';
-import { generateSecret } from '../../src/webhooks/signing.ts';
+import { generateSecret } from '../../src/deliveries/channels/webhook/signing.ts';
 import { createTestProject, waitFor } from '../helpers/projects.ts';
 import { startReceiver } from '../helpers/receiver.ts';
 import { startStack } from '../helpers/stack.ts';

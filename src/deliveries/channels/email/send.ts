@@ -1,6 +1,6 @@
 import nodemailer, { type Transporter } from 'nodemailer';
 import type SMTPTransport from 'nodemailer/lib/smtp-transport/index.js';
-import type { AttemptResult } from '../webhooks/send.ts';
+import type { AttemptResult } from '../../../shared/delivery.ts';
 
 // Email notifications over SMTP. One pooled transport per process: opening an SMTP session (greeting,
 // EHLO, maybe TLS and AUTH) costs several round trips, so connections are kept and reused.

@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import { createServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Webhook, WebhookVerificationError } from 'standardwebhooks';
-import { generateSecret, signatureHeaders, webhookId } from '../../src/webhooks/signing.ts';
-import { closeWebhookAgents, sendWebhook } from '../../src/webhooks/send.ts';
+import { generateSecret, signatureHeaders, webhookId } from '../../../src/deliveries/channels/webhook/signing.ts';
+import { closeWebhookAgents, sendWebhook } from '../../../src/deliveries/channels/webhook/send.ts';
 
 /** A receiver that verifies every request with the reference Standard Webhooks library. */
 async function startVerifyingReceiver(receiverSecrets: string[]) {

@@ -9,7 +9,7 @@ import {
   renderTemplate,
   resolveRecipients,
   type TemplateEvent,
-} from '../../src/email/render.ts';
+} from '../../../src/deliveries/channels/email/render.ts';
 
 const event: TemplateEvent = {
   id: 'evt_1',

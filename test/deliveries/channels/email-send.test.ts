@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import type { AddressInfo } from 'node:net';
 import { SMTPServer } from 'smtp-server';
 import { simpleParser, type ParsedMail } from 'mailparser';
-import { closeMailer, createMailer, sendEmail, type Mailer } from '../../src/email/send.ts';
-import { renderEmail } from '../../src/email/render.ts';
+import { closeMailer, createMailer, sendEmail, type Mailer } from '../../../src/deliveries/channels/email/send.ts';
+import { renderEmail } from '../../../src/deliveries/channels/email/render.ts';
 
 // A real SMTP server on an ephemeral port. Recipients at reject.example.com get a 550, at
 // busy.example.com a 451, which is how real servers say "never" and "later".

@@ -3,15 +3,9 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 import { createDatabase } from '../../src/db/connection.ts';
-import { generateSecret } from '../../src/webhooks/signing.ts';
-import {
-  disableEndpoint,
-  markEndpointFailing,
-  markEndpointHealthy,
-  recordAttempts,
-  upsertDelivery,
-  type AttemptRow,
-} from '../../src/webhooks/queries.ts';
+import { generateSecret } from '../../src/deliveries/channels/webhook/signing.ts';
+import { disableEndpoint, markEndpointFailing, markEndpointHealthy } from '../../src/deliveries/endpoints.ts';
+import { recordAttempts, upsertDelivery, type NewAttempt } from '../../src/deliveries/records.ts';
 import { createTestProject } from '../helpers/projects.ts';
 
 let db: Knex;
@@ -36,7 +30,7 @@ async function createEndpoint(): Promise<string> {
   return id;
 }
 
-function attempt(targetId: string, n: number): AttemptRow {
+function attempt(targetId: string, n: number): NewAttempt {
   return {
     project_id: projectId,
     channel: 'webhook',
@@ -96,7 +90,7 @@ test('a delivery row is upserted on its delivery id', async () => {
     event_id: 'evt_upsert',
     event_type: 'order.created',
     workflow_id: `delivery:webhook:${endpointId}:evt_upsert`,
-    status: 'retrying',
+    status: 'retrying' as const,
     last_error: 'HTTP 500',
   };
   await upsertDelivery(db, row);

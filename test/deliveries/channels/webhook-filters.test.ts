@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { eventTypePatternProblem, matchesEventType } from '../../src/webhooks/filters.ts';
+import { eventTypePatternProblem, matchesEventType } from '../../../src/deliveries/channels/webhook/filters.ts';
 
 test('an exact name matches only itself', () => {
   assert.equal(matchesEventType(['order.created'], 'order.created'), true);

@@ -101,3 +101,44 @@ export async function listRejectedEvents(db: Knex, projectId: string, filter: Re
     cursor_timestamp: string;
   }>;
 }
+
+/** What a delivery sends of an event (the webhook's `data`, an email template's values): timestamps as ISO strings. */
+export interface DeliverableEvent {
+  id: string;
+  type: string;
+  user_id: string | null;
+  anonymous_id: string | null;
+  timestamp: string;
+  received_at: string;
+  properties: Record<string, unknown>;
+  context: Record<string, unknown>;
+  enrichment: Record<string, unknown>;
+}
+
+const DELIVERABLE_COLUMNS = ['id', 'type', 'user_id', 'anonymous_id', 'timestamp', 'received_at', 'properties', 'context', 'enrichment'];
+
+function deliverable(row: Pick<EventRow, 'id' | 'type' | 'user_id' | 'anonymous_id' | 'timestamp' | 'received_at' | 'properties' | 'context' | 'enrichment'>): DeliverableEvent {
+  return { ...row, timestamp: new Date(row.timestamp).toISOString(), received_at: new Date(row.received_at).toISOString() };
+}
+
+export async function loadDeliverableEvents(db: Knex, projectId: string, ids: string[]): Promise<DeliverableEvent[]> {
+  const rows = await db('events').select(DELIVERABLE_COLUMNS).where('project_id', projectId).whereIn('id', ids);
+  return rows.map(deliverable);
+}
+
+/**
+ * A just-stored batch's events, read by the ctids persist returned (a TID scan: no index, no planner
+ * estimate involved). The project and id of each row are checked, so a row that moved or was replaced
+ * is never taken for ours; those few are read by id.
+ */
+export async function loadStoredEvents(db: Knex, projectId: string, ids: string[], rowRefs: string[]): Promise<DeliverableEvent[]> {
+  const wanted = new Set(ids);
+  // No project_id in the WHERE clause: with it, the planner may prefer a project index (see above).
+  const rows = await db('events').select(['project_id', ...DELIVERABLE_COLUMNS]).whereRaw('ctid = ANY(?::tid[])', [rowRefs]);
+  const found = rows.filter((row) => row.project_id === projectId && wanted.delete(row.id)).map(({ project_id, ...row }) => deliverable(row));
+  return wanted.size === 0 ? found : [...found, ...(await loadDeliverableEvents(db, projectId, [...wanted]))];
+}
+
+export async function eventExists(db: Knex, projectId: string, id: string): Promise<boolean> {
+  return Boolean(await db('events').where({ project_id: projectId, id }).first('id'));
+}

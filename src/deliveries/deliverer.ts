@@ -1,54 +1,16 @@
-import type { Knex } from 'knex';
-import type { EventFlowConfig } from '../src/config.ts';
-import type { AttemptReport, DeliveryChannel, DeliveryRef } from '../src/shared/delivery.ts';
-import { sendWebhook } from '../src/webhooks/send.ts';
-import { signatureHeaders, webhookId } from '../src/webhooks/signing.ts';
-import { createMailer, sendEmail } from '../src/email/send.ts';
-import { renderEmail, resolveRecipients } from '../src/email/render.ts';
-import { disableEndpoint, markEndpointFailing, markEndpointHealthy } from '../src/webhooks/queries.ts';
-import { recordDelivery } from '../src/telemetry/metrics.ts';
-import { inSpan, markFailed } from '../src/telemetry/spans.ts';
-
-export interface StoredEvent {
-  id: string;
-  type: string;
-  user_id: string | null;
-  anonymous_id: string | null;
-  timestamp: string;
-  received_at: string;
-  properties: Record<string, unknown>;
-  context: Record<string, unknown>;
-  enrichment: Record<string, unknown>;
-}
-
-interface TargetBase {
-  id: string;
-  channel: DeliveryChannel;
-  retrySchedule: number[] | null;
-  matches(type: string): boolean;
-}
-
-export interface WebhookTarget extends TargetBase {
-  channel: 'webhook';
-  url: string;
-  headers: Record<string, string>;
-  /** Current secret first; during a rotation's grace period the previous one too. */
-  secrets: string[];
-  failingSince: Date | null;
-}
-
-export interface EmailTarget extends TargetBase {
-  channel: 'email';
-  recipients: string[];
-  recipientProperty: string | null;
-  subjectTemplate: string;
-  bodyTemplate: string;
-}
-
-export type DeliveryTarget = WebhookTarget | EmailTarget;
+import type { EventFlowConfig } from '../config.ts';
+import type { DeliverableEvent } from '../events/queries.ts';
+import type { AttemptReport, DeliveryRef } from '../shared/delivery.ts';
+import { recordDelivery } from '../telemetry/metrics.ts';
+import { inSpan, markFailed } from '../telemetry/spans.ts';
+import { renderEmail, resolveRecipients } from './channels/email/render.ts';
+import { closeMailer, createMailer, sendEmail } from './channels/email/send.ts';
+import { sendWebhook } from './channels/webhook/send.ts';
+import { signatureHeaders, webhookId } from './channels/webhook/signing.ts';
+import type { DeliveryTarget } from './targets.ts';
 
 /** The Standard Webhooks payload shape: `{ type, timestamp, data }`. */
-function webhookBody(event: StoredEvent): string {
+function webhookBody(event: DeliverableEvent): string {
   return JSON.stringify({ type: event.type, timestamp: event.timestamp, data: event });
 }
 
@@ -57,7 +19,7 @@ export function createDeliverer(config: EventFlowConfig) {
   // Pooled SMTP transport, created lazily: most deployments configure webhooks only.
   let mailer: ReturnType<typeof createMailer> | undefined;
 
-  function refFor(projectId: string, target: DeliveryTarget, event: StoredEvent): DeliveryRef {
+  function refFor(projectId: string, target: DeliveryTarget, event: DeliverableEvent): DeliveryRef {
     return {
       projectId,
       channel: target.channel,
@@ -72,7 +34,7 @@ export function createDeliverer(config: EventFlowConfig) {
    * One attempt inside its own span (`eventflow.webhook.deliver` / `eventflow.email.send`): a failed
    * attempt is a returned outcome, not an exception, so the span's ERROR status is set here.
    */
-  async function deliver(target: DeliveryTarget, event: StoredEvent, ref: DeliveryRef, attempt: number): Promise<AttemptReport> {
+  async function deliver(target: DeliveryTarget, event: DeliverableEvent, ref: DeliveryRef, attempt: number): Promise<AttemptReport> {
     const webhook = target.channel === 'webhook';
     const report = await inSpan(
       webhook ? 'eventflow.webhook.deliver' : 'eventflow.email.send',
@@ -98,7 +60,7 @@ export function createDeliverer(config: EventFlowConfig) {
     return report;
   }
 
-  async function attemptOnce(target: DeliveryTarget, event: StoredEvent, ref: DeliveryRef, attempt: number): Promise<AttemptReport> {
+  async function attemptOnce(target: DeliveryTarget, event: DeliverableEvent, ref: DeliveryRef, attempt: number): Promise<AttemptReport> {
     if (target.channel === 'webhook') {
       const body = webhookBody(event);
       const signed = signatureHeaders({
@@ -133,26 +95,10 @@ export function createDeliverer(config: EventFlowConfig) {
     return { attempt, ...result };
   }
 
-  async function afterSuccess(db: Knex, target: DeliveryTarget): Promise<void> {
-    if (target.channel === 'webhook' && target.failingSince) await markEndpointHealthy(db, target.id);
+  /** Closes the pooled SMTP connections (worker shutdown). */
+  function close(): void {
+    if (mailer) closeMailer(mailer);
   }
 
-  /** Returns true when the target has been disabled, so further attempts are pointless. */
-  async function afterFailure(db: Knex, target: DeliveryTarget, report: AttemptReport): Promise<boolean> {
-    if (target.channel !== 'webhook') return false;
-    if (report.outcome === 'gone') {
-      await disableEndpoint(db, target.id, 'the endpoint answered 410 Gone');
-      return true;
-    }
-    const failingSince = target.failingSince ?? new Date();
-    if (!target.failingSince) await markEndpointFailing(db, target.id, failingSince);
-    const windowMs = config.webhooks.disableAfterFailingSeconds * 1000;
-    if (Date.now() - failingSince.getTime() >= windowMs) {
-      await disableEndpoint(db, target.id, `failing continuously since ${failingSince.toISOString()}`);
-      return true;
-    }
-    return false;
-  }
-
-  return { refFor, deliver, afterSuccess, afterFailure };
+  return { refFor, deliver, close };
 }

@@ -2,7 +2,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { closeWebhookAgents, parseRetryAfter, sendWebhook, USER_AGENT } from '../../src/webhooks/send.ts';
+import { closeWebhookAgents, parseRetryAfter, sendWebhook, USER_AGENT } from '../../../src/deliveries/channels/webhook/send.ts';
 
 // One real receiver on 127.0.0.1; the path picks the behaviour, so each test states what it sends.
 interface Seen {

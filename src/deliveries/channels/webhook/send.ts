@@ -1,5 +1,5 @@
 import { Agent, request } from 'undici';
-import type { AttemptOutcome, AttemptReport } from '../shared/delivery.ts';
+import type { AttemptOutcome, AttemptResult } from '../../../shared/delivery.ts';
 import { assertUrlShape, createGuardedLookup, UnsafeUrlError } from './ssrf.ts';
 
 /**
@@ -7,7 +7,6 @@ import { assertUrlShape, createGuardedLookup, UnsafeUrlError } from './ssrf.ts';
  * retried on the schedule (`retryAfterMs` from a 429/503 `Retry-After` may stretch the wait),
  * `permanent` is dead-lettered at once, `gone` (HTTP 410) disables the endpoint.
  */
-export type AttemptResult = Omit<AttemptReport, 'attempt'>;
 
 export interface WebhookRequest {
   url: string;

@@ -10,7 +10,7 @@ import {
   createGuardedLookup,
   isForbiddenAddress,
   type UnsafeUrlReason,
-} from '../../src/webhooks/ssrf.ts';
+} from '../../../src/deliveries/channels/webhook/ssrf.ts';
 
 async function refusal(url: string, allowList: string[] = []): Promise<UnsafeUrlError> {
   try {
