@@ -8,7 +8,7 @@ import type { RunStarter } from '../ingest/run-starter.ts';
 import type { Logger } from '../logging.ts';
 import { metricsRoute } from '../telemetry/metrics.ts';
 import type { RouteDeps } from './deps.ts';
-import { createAdmission, type Admission } from './events/admission.ts';
+import type { Admission } from './events/admission.ts';
 import { createAuthenticator, KEY_CACHE_TTL_MS } from './middleware/auth.ts';
 import { handleErrors } from './middleware/handle-errors.ts';
 import { authRouter, meRouter } from './routes/auth.ts';
@@ -22,7 +22,7 @@ import { notificationRulesRouter } from './routes/notification-rules.ts';
 import { projectsRouter } from './routes/projects.ts';
 import { schemasRouter } from './routes/schemas.ts';
 import { statsRouter } from './routes/stats.ts';
-import { webhooksRouter } from './routes/webhooks.ts';
+import { eventDeliveriesRouter, webhooksRouter } from './routes/webhooks.ts';
 import type { ApiState } from './state.ts';
 import type { TemporalClientRef } from './temporal-access.ts';
 
@@ -32,10 +32,10 @@ export interface AppDeps {
   log: Logger;
   temporal: TemporalClientRef;
   keyCacheTtlMs?: number;
-  /** Defaults to limits from config, fed by nobody (main.ts runs the backlog probe). */
-  admission?: Admission;
+  /** Load shedding for ingestion, fed by the backlog probe. */
+  admission: Admission;
   /** Told when requests were accepted, so it claims them into runs without waiting for its poll. */
-  runStarter?: Pick<RunStarter, 'notify'>;
+  runStarter: Pick<RunStarter, 'notify'>;
 }
 
 export function createApp(deps: AppDeps): Koa<ApiState> {
@@ -58,14 +58,9 @@ export function createApp(deps: AppDeps): Koa<ApiState> {
     acceptRequests: createGroupCommitter(
       deps.db,
       { writers: deps.config.api.ingest.commitWriters, maxEvents: deps.config.api.ingest.runMaxEvents },
-      () => deps.runStarter?.notify(),
+      () => deps.runStarter.notify(),
     ),
-    admission:
-      deps.admission ??
-      createAdmission({
-        maxInFlightEvents: deps.config.api.ingest.maxInFlightEvents,
-        maxProcessingLagMs: deps.config.api.ingest.maxBacklogSeconds * 1000,
-      }),
+    admission: deps.admission,
   };
   const resources = [
     projectsRouter,
@@ -75,6 +70,7 @@ export function createApp(deps: AppDeps): Koa<ApiState> {
     batchesRouter,
     statsRouter,
     webhooksRouter,
+    eventDeliveriesRouter,
     notificationRulesRouter,
     deadLettersRouter,
   ].map((resource) => resource(routeDeps));
@@ -88,7 +84,7 @@ export function createApp(deps: AppDeps): Koa<ApiState> {
   app.use(authRouter(routeDeps).routes());
   app.use(meRouter(routeDeps).routes());
   for (const resource of resources) {
-    // Each resource behind a router of its own: router middleware (authentication here, `adminOnly` in
+    // Each resource behind a router of its own: router middleware (authentication here, `requires(action)` in
     // some resources) runs only when one of that router's routes matched. So it never reaches another
     // resource's routes, and an unknown path or wrong method stays a 404/405 rather than a 401.
     const authenticated = new Router<ApiState>();

@@ -1,5 +1,3 @@
-import { createServer } from 'node:http';
-import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Connection } from '@temporalio/client';
 import { ConfigError, loadConfig, type EventFlowConfig } from '../config.ts';
@@ -7,12 +5,9 @@ import { createDatabase } from '../db/connection.ts';
 import { createLogger } from '../logging.ts';
 import { connectTemporalClient } from '../temporal/connection.ts';
 import { ensureSearchAttributes } from '../temporal/search-attributes.ts';
-import { createApp } from './app.ts';
-import { createAdmission } from './events/admission.ts';
-import { startBacklogProbe } from './events/backlog-probe.ts';
-import { startRunStarter } from '../ingest/run-starter.ts';
-import { ensureRootKey } from './keys/root-key.ts';
-import { settleTemporalCalls, type TemporalClientRef } from './temporal-access.ts';
+import { ensureRootKey } from '../keys/root-key.ts';
+import { startApiServer } from './server.ts';
+import type { TemporalClientRef } from './temporal-access.ts';
 import { shutdownTelemetry } from '../telemetry/sdk.ts';
 
 const TEMPORAL_RETRY_DELAY_MS = 5_000;
@@ -68,29 +63,7 @@ const connecting = (async () => {
   }
 })();
 
-const admission = createAdmission({
-  maxInFlightEvents: config.api.ingest.maxInFlightEvents,
-  maxProcessingLagMs: config.api.ingest.maxBacklogSeconds * 1000,
-});
-const stopBacklogProbe =
-  config.api.ingest.maxBacklogSeconds > 0
-    ? startBacklogProbe({ db, temporal, taskQueue: config.temporal.taskQueue, admission, intervalMs: config.api.ingest.backlogProbeIntervalMs, log })
-    : () => undefined;
-const runStarter = startRunStarter({
-  db,
-  temporal,
-  taskQueue: config.temporal.taskQueue,
-  batchIdsMaxBytes: config.api.ingest.batchIdsMaxBytes,
-  log,
-  limits: { windowMs: config.api.ingest.runWindowMs, maxEvents: config.api.ingest.runMaxEvents, maxRequests: config.api.ingest.runMaxRequests },
-});
-const app = createApp({ config, db, log, temporal, admission, runStarter });
-const server = createServer(app.callback());
-// Bounds on slow clients: a request (headers and body) must arrive within these limits.
-server.headersTimeout = 10_000;
-server.requestTimeout = 30_000;
-server.listen(config.api.port, config.api.host);
-await once(server, 'listening');
+const api = await startApiServer({ config, db, log, temporal, host: config.api.host, port: config.api.port, backlogProbe: true });
 log.info({ host: config.api.host, port: config.api.port }, 'API listening');
 
 let shuttingDown = false;
@@ -99,17 +72,8 @@ async function shutdown(signal: string): Promise<void> {
   shuttingDown = true;
   log.info({ signal }, 'shutting down: draining requests');
   stopConnecting.abort();
-  stopBacklogProbe();
-  // Stop accepting, let in-flight requests finish, close idle keep-alive sockets; cut the rest late.
-  const closed = new Promise((resolve) => server.close(resolve));
-  server.closeIdleConnections();
-  const drainTimer = setTimeout(() => server.closeAllConnections(), DRAIN_TIMEOUT_MS);
-  await closed;
-  clearTimeout(drainTimer);
-  // Whatever was accepted but not yet claimed stays in Postgres for the next claim (any API process).
-  await runStarter.stop();
+  await api.stop(DRAIN_TIMEOUT_MS);
   await connecting;
-  await settleTemporalCalls(temporal);
   await temporal.current?.connection.close();
   await db.destroy();
   // Spans that ended during the drain are still buffered; process.exit would drop them.

@@ -1,5 +1,6 @@
 import type { Client } from '@temporalio/client';
 import { temporalUnavailable } from './errors.ts';
+import { withDeadline } from '../deadline.ts';
 
 /**
  * The API's one Temporal client. Empty while the boot-time connection is still being retried in the
@@ -58,16 +59,10 @@ export async function callTemporal<T>(
 
   // The SDK notices a passed deadline only when its current retry back-off (up to seconds) ends; the
   // caller need not wait for that, as no attempt can succeed any more.
-  let timer: NodeJS.Timeout | undefined;
-  const expired = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(Object.assign(new Error('Temporal call deadline passed'), { code: 4 })), timeoutMs);
-  });
   try {
-    return await Promise.race([calling, expired]);
+    return await withDeadline(calling, timeoutMs, () => Object.assign(new Error('Temporal call deadline passed'), { code: 4 }));
   } catch (error) {
     if (isTemporalUnavailable(error)) throw temporalUnavailable(error);
     throw error;
-  } finally {
-    clearTimeout(timer);
   }
 }

@@ -1,5 +1,3 @@
-import type { ErrorObject, ValidateFunction } from 'ajv';
-import { ApiError } from './errors.ts';
 
 export interface FieldDetail {
   field: string;
@@ -20,27 +18,6 @@ export function isStorableMillis(ms: number): boolean {
  */
 export function isStorableInstant(value: string): boolean {
   return isStorableMillis(Date.parse(value));
-}
-
-/** `{ field, message }` for each ajv error, naming the offending field (or the unknown key). */
-export function describeAjvErrors(errors: ErrorObject[] | null | undefined, messages: Record<string, string> = {}): FieldDetail[] {
-  return (errors ?? []).map((error) => {
-    if (error.keyword === 'additionalProperties') {
-      return { field: String(error.params.additionalProperty), message: 'is not a known field' };
-    }
-    if (error.keyword === 'required') {
-      return { field: String(error.params.missingProperty), message: 'is required' };
-    }
-    const field = error.instancePath.split('/').filter(Boolean).join('.');
-    return { field, message: messages[field] ?? error.message ?? 'is invalid' };
-  });
-}
-
-/** Body validation with a compiled schema: the typed body, or 400 invalid_body listing every problem. */
-export function validBody<T>(validate: ValidateFunction<T>, body: unknown): T {
-  if (validate(body)) return body;
-  const details = describeAjvErrors(validate.errors);
-  throw new ApiError(400, 'invalid_body', 'the request body is invalid', details.map((detail) => ({ ...detail, field: detail.field || 'body' })));
 }
 
 // Lone UTF-16 surrogates and NUL cannot be stored by Postgres (text or jsonb).

@@ -26,12 +26,24 @@ export function compileUserSchema(ajv: Ajv, schema: unknown): SchemaCheck {
   }
 }
 
-/** Maps ajv errors to `{ field, message }` with a JSON-pointer-like dotted field path. */
-export function toFieldErrors(errors: ErrorObject[] | null | undefined, prefix: string): FieldError[] {
+/**
+ * The one mapping of ajv errors to `{ field, message }`, for API 400s and for events' rejection reasons:
+ * a dotted path under `prefix`, naming the missing or unknown key itself where that is the problem.
+ * `messages` replaces ajv's wording for particular fields.
+ */
+export function fieldErrors(
+  errors: ErrorObject[] | null | undefined,
+  { prefix = '', messages = {} }: { prefix?: string; messages?: Record<string, string> } = {},
+): FieldError[] {
   return (errors ?? []).map((error) => {
-    const pointer = error.instancePath.split('/').filter(Boolean).join('.');
-    const missing = error.keyword === 'required' ? String(error.params.missingProperty) : '';
-    const field = [prefix, pointer, missing].filter(Boolean).join('.');
-    return { field, message: error.message ?? 'is invalid' };
+    const path = [prefix, ...error.instancePath.split('/').filter(Boolean)];
+    if (error.keyword === 'additionalProperties') {
+      return { field: [...path, String(error.params.additionalProperty)].filter(Boolean).join('.'), message: 'is not a known field' };
+    }
+    if (error.keyword === 'required') {
+      return { field: [...path, String(error.params.missingProperty)].filter(Boolean).join('.'), message: 'is required' };
+    }
+    const field = path.filter(Boolean).join('.');
+    return { field, message: messages[field] ?? error.message ?? 'is invalid' };
   });
 }

@@ -1,16 +1,16 @@
 // Preloaded before the application: `node --import ./src/telemetry/instrumentation.ts src/api/main.ts`.
 // It must run first because the http, koa and pg instrumentations patch those modules as they load.
 // The application calls nothing here; with no OTLP endpoint configured this starts nothing.
+import { withDeadline } from '../deadline.ts';
 import { flushTelemetry, shutdownTelemetry, startTelemetry } from './sdk.ts';
 
 export { telemetryEnabled, telemetryResource, telemetrySpanProcessor } from './sdk.ts';
 
 const FLUSH_TIMEOUT_MS = 5_000;
 
+/** A flush that cannot finish in time is given up: exiting matters more than the last spans. */
 function withTimeout(work: Promise<void>): Promise<void> {
-  return Promise.race([work, new Promise<void>((resolve) => setTimeout(resolve, FLUSH_TIMEOUT_MS).unref())]).catch(
-    () => undefined,
-  );
+  return withDeadline(work, FLUSH_TIMEOUT_MS, () => new Error('telemetry flush timed out')).catch(() => undefined);
 }
 
 function onSignal(signal: NodeJS.Signals): void {

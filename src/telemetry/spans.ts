@@ -29,22 +29,25 @@ export function annotateBatch(batchId: string, eventIds: readonly string[]): voi
   });
 }
 
+/** Runs `work` in `span` and ends it; a thrown error is recorded on the span and marks it failed. */
+async function runEnding<T>(span: Span, work: (span: Span) => Promise<T>): Promise<T> {
+  try {
+    return await work(span);
+  } catch (error) {
+    span.recordException(error as Error);
+    span.setStatus({ code: SpanStatusCode.ERROR, message: (error as Error).message });
+    throw error;
+  } finally {
+    span.end();
+  }
+}
+
 /**
  * Runs `work` in a new active span. A thrown error marks the span failed; for outcomes that are
  * returned rather than thrown (a webhook answering 500), `work` sets the status itself.
  */
 export async function inSpan<T>(name: string, attributes: Attributes, work: (span: Span) => Promise<T>): Promise<T> {
-  return tracer.startActiveSpan(name, { attributes }, async (span) => {
-    try {
-      return await work(span);
-    } catch (error) {
-      span.recordException(error as Error);
-      span.setStatus({ code: SpanStatusCode.ERROR, message: (error as Error).message });
-      throw error;
-    } finally {
-      span.end();
-    }
-  });
+  return tracer.startActiveSpan(name, { attributes }, (span) => runEnding(span, work));
 }
 
 /** Records a returned failure on `span`: ERROR status plus `error.message`, as a thrown one would. */
@@ -72,15 +75,5 @@ export async function inSpanContinuing<T>(name: string, traceparents: ReadonlyAr
     .filter((spanContext) => spanContext !== undefined && isSpanContextValid(spanContext));
   const parent = contexts[0] ? trace.setSpanContext(ROOT_CONTEXT, contexts[0]) : ROOT_CONTEXT;
   const links: Link[] = contexts.slice(1, MAX_EVENT_IDS_ON_SPAN + 1).map((spanContext) => ({ context: spanContext! }));
-  return tracer.startActiveSpan(name, { attributes, links }, parent, async (span) => {
-    try {
-      return await work(span);
-    } catch (error) {
-      span.recordException(error as Error);
-      span.setStatus({ code: SpanStatusCode.ERROR, message: (error as Error).message });
-      throw error;
-    } finally {
-      span.end();
-    }
-  });
+  return tracer.startActiveSpan(name, { attributes, links }, parent, (span) => runEnding(span, work));
 }

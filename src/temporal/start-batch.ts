@@ -6,13 +6,11 @@ import { batchWorkflowId } from './names.ts';
 import { BATCH_ID, BATCH_IDS, EVENTFLOW_STATUS, PROJECT_ID } from '../../workflows/search-attributes.ts';
 
 /**
- * Starts the batch's workflow and resolves once the server has durably recorded it: this is the moment
- * the API may answer 202. The id is the batch id, so a client retrying the same batch id (Idempotency-Key)
- * attaches to the existing run instead of processing the batch twice. A run of coalesced requests is
- * named after its first batch and lists every batch in the BatchIds search attribute.
+ * Starts a processBatch run and resolves once the server has durably recorded it. Idempotent: starting
+ * the same workflow id again attaches to the run that exists, and a finished run with this id means the
+ * work was already accepted and processed.
  */
-export async function startBatchWorkflow(client: Client, taskQueue: string, input: BatchInput): Promise<string> {
-  const workflowId = batchWorkflowId(input.batchId);
+async function startOnce(client: Client, taskQueue: string, workflowId: string, input: BatchInput | BatchRef, batchIds: string[] | undefined): Promise<void> {
   try {
     await client.workflow.start(processBatch, {
       taskQueue,
@@ -22,40 +20,32 @@ export async function startBatchWorkflow(client: Client, taskQueue: string, inpu
       workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
       typedSearchAttributes: [
         { key: PROJECT_ID, value: input.projectId },
-        { key: BATCH_ID, value: input.batchId },
+        { key: BATCH_ID, value: 'runId' in input ? input.runId : input.batchId },
         { key: EVENTFLOW_STATUS, value: 'processing' },
-        ...(input.parts ? [{ key: BATCH_IDS, value: input.parts.map((part) => part.batchId) }] : []),
+        ...(batchIds ? [{ key: BATCH_IDS, value: batchIds }] : []),
       ],
     });
   } catch (error) {
-    // A finished run with this id means the batch was already accepted and processed.
     if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
   }
+}
+
+/**
+ * Starts a batch's workflow with the events inline (the shape before runs by reference; tests and the
+ * naive benchmark still start it). The id is the batch id, so a retried batch attaches to its run.
+ */
+export async function startBatchWorkflow(client: Client, taskQueue: string, input: BatchInput): Promise<string> {
+  const workflowId = batchWorkflowId(input.batchId);
+  await startOnce(client, taskQueue, workflowId, input, input.parts?.map((part) => part.batchId));
   return workflowId;
 }
 
 /**
- * Starts a run of accepted requests with a reference to them (never their bodies). Idempotent: the
- * workflow id is the run's, so starting it again attaches to the run that exists or existed.
+ * Starts a run of accepted requests with a reference to them (never their bodies). The workflow id is
+ * the run's, so starting it again attaches to the run that exists or existed.
  */
 export async function startBatchRun(client: Client, taskQueue: string, ref: BatchRef, batchIdsMaxBytes: number): Promise<void> {
-  try {
-    await client.workflow.start(processBatch, {
-      taskQueue,
-      workflowId: batchWorkflowId(ref.runId),
-      args: [ref],
-      workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
-      workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
-      typedSearchAttributes: [
-        { key: PROJECT_ID, value: ref.projectId },
-        { key: BATCH_ID, value: ref.runId },
-        { key: EVENTFLOW_STATUS, value: 'processing' },
-        { key: BATCH_IDS, value: batchIdsWithin(ref.batchIds, batchIdsMaxBytes) },
-      ],
-    });
-  } catch (error) {
-    if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
-  }
+  await startOnce(client, taskQueue, batchWorkflowId(ref.runId), ref, batchIdsWithin(ref.batchIds, batchIdsMaxBytes));
 }
 
 /**

@@ -1,16 +1,8 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer } from 'node:net';
 import { startStack, type Stack } from '../helpers/stack.ts';
+import { closedPort } from '../helpers/ports.ts';
 
-/** A port nothing listens on: bound once to get a free number, then released. */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 describe('health and readiness with everything up', () => {
   let stack: Stack;

@@ -1,15 +1,9 @@
-import { once } from 'node:events';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { Client, Connection } from '@temporalio/client';
 import type { Knex } from 'knex';
-import { createApp } from '../../src/api/app.ts';
-import { createAdmission } from '../../src/api/events/admission.ts';
-import { startBacklogProbe } from '../../src/api/events/backlog-probe.ts';
-import { startRunStarter } from '../../src/ingest/run-starter.ts';
-import { ensureRootKey } from '../../src/api/keys/root-key.ts';
-import { generateKey } from '../../src/api/keys/secrets.ts';
-import { settleTemporalCalls, type TemporalClientRef } from '../../src/api/temporal-access.ts';
+import { ensureRootKey } from '../../src/keys/root-key.ts';
+import { generateKey } from '../../src/keys/secrets.ts';
+import { startApiServer } from '../../src/api/server.ts';
+import type { TemporalClientRef } from '../../src/api/temporal-access.ts';
 import type { EventFlowConfig } from '../../src/config.ts';
 import { createDatabase } from '../../src/db/connection.ts';
 import { createLogger } from '../../src/logging.ts';
@@ -104,29 +98,18 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
 
   const temporal: TemporalClientRef = { current: client };
   const log = createLogger('eventflow-api-test', config.logLevel);
-  const admission = createAdmission({
-    maxInFlightEvents: config.api.ingest.maxInFlightEvents,
-    maxProcessingLagMs: config.api.ingest.maxBacklogSeconds * 1000,
-  });
-  if (options.backlogProbe) {
-    const stopProbe = startBacklogProbe({ db, temporal, taskQueue: config.temporal.taskQueue, admission, intervalMs: config.api.ingest.backlogProbeIntervalMs, log });
-    stops.unshift(async () => stopProbe());
-  }
-  const runStarter = startRunStarter({
+  const api = await startApiServer({
+    config,
     db,
-    temporal,
-    taskQueue: config.temporal.taskQueue,
-    batchIdsMaxBytes: config.api.ingest.batchIdsMaxBytes,
     log,
-    limits: { windowMs: config.api.ingest.runWindowMs, maxEvents: config.api.ingest.runMaxEvents, maxRequests: config.api.ingest.runMaxRequests },
+    temporal,
+    host: '127.0.0.1',
+    port: 0,
+    backlogProbe: options.backlogProbe === true,
+    keyCacheTtlMs: options.keyCacheTtlMs,
   });
-  const app = createApp({ config, db, log, temporal, admission, runStarter, keyCacheTtlMs: options.keyCacheTtlMs });
-  const server = createServer(app.callback());
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  // Calls the API gave up on may still be retrying; let them end before connections close.
-  stops.unshift(() => closeServer(server), () => runStarter.stop(), () => settleTemporalCalls(temporal));
-  const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  stops.unshift(() => api.stop(0));
+  const baseUrl = api.baseUrl;
 
   async function request<T = any>(method: string, path: string, { key, body, headers = {} }: RequestOptions = {}): Promise<ApiResponse<T>> {
     const sent: Record<string, string> = {};
@@ -162,10 +145,4 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       for (const stop of stops) await stop();
     },
   };
-}
-
-async function closeServer(server: Server): Promise<void> {
-  const closed = new Promise((resolve) => server.close(resolve));
-  server.closeAllConnections();
-  await closed;
 }

@@ -1,13 +1,13 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { createServer } from 'node:net';
 import { createDatabase } from '../../src/db/connection.ts';
 import { createGroupCommitter } from '../../src/ingest/group-commit.ts';
 import { claimRuns, insertRequests, pendingRequest } from '../../src/ingest/queries.ts';
 import { batchIdsWithin, startBatchRun } from '../../src/temporal/start-batch.ts';
 import { BATCH_IDS } from '../../workflows/search-attributes.ts';
 import { startStack, type Stack, type TestProject } from '../helpers/stack.ts';
+import { closedPort } from '../helpers/ports.ts';
 
 const JSON_PLAIN = Buffer.from('json/plain').toString('base64');
 const asPayload = (value: unknown) => ({ metadata: { encoding: JSON_PLAIN }, data: Buffer.from(JSON.stringify(value)).toString('base64') });
@@ -173,11 +173,3 @@ describe('acceptance parts on their own', () => {
     assert.deepEqual(batchIdsWithin(ids.slice(0, 3), 2_000), ids.slice(0, 3));
   });
 });
-
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}

@@ -1,7 +1,7 @@
-import { createSchemaCompiler } from '../../schemas/json-schema.ts';
+import { createSchemaCompiler, fieldErrors } from '../../schemas/json-schema.ts';
 import type { IngestEvent } from '../../shared/batch.ts';
 import { ApiError } from '../errors.ts';
-import { describeAjvErrors, isStorableInstant, isStorableMillis, unstorableValueProblem, type FieldDetail } from '../validation.ts';
+import { isStorableInstant, isStorableMillis, unstorableValueProblem, type FieldDetail } from '../validation.ts';
 
 // Limits on one ingestion request, beside the body limit (MAX_BODY_BYTES). 2,000 events keeps a batch's
 // workflow within Temporal's guidance (a few thousand items per run) and its history small.
@@ -66,7 +66,7 @@ export function createIngestParser() {
     }
     if (!('batch' in body)) return { items: [body] };
     if (!validateEnvelope(body)) {
-      throw new ApiError(400, 'invalid_body', 'the batch envelope is invalid', describeAjvErrors(validateEnvelope.errors));
+      throw new ApiError(400, 'invalid_body', 'the batch envelope is invalid', fieldErrors(validateEnvelope.errors));
     }
     const envelope = body as { batch: unknown[]; sent_at?: string };
     if (envelope.sent_at !== undefined && !isStorableInstant(envelope.sent_at)) {
@@ -92,7 +92,7 @@ export function createIngestParser() {
     const oversized: EventError[] = [];
     const sentAtMs = sentAt === undefined ? undefined : Date.parse(sentAt);
     items.forEach((item, index) => {
-      const structural = validateEvent(item) ? [] : describeAjvErrors(validateEvent.errors);
+      const structural = validateEvent(item) ? [] : fieldErrors(validateEvent.errors);
       for (const detail of structural) {
         errors.push({ index, field: detail.field || 'event', message: detail.field ? detail.message : 'must be an event object' });
       }

@@ -2,10 +2,12 @@ import type { Knex } from 'knex';
 import type { Middleware } from 'koa';
 import { ApiError, notFound } from '../errors.ts';
 import { roleOf, membershipsOf } from '../../accounts/queries.ts';
+import { allows, type Action, type Standing } from '../../auth/policy.ts';
 import type { Principal, UserIdentity } from '../../auth/principal.ts';
 import type { TokenSigner } from '../../auth/tokens.ts';
-import { findActiveKey } from '../keys/queries.ts';
-import { hashKey } from '../keys/secrets.ts';
+import { findActiveKey } from '../../keys/queries.ts';
+import { hashKey } from '../../keys/secrets.ts';
+import { isUuid } from '../params.ts';
 import type { ApiState } from '../state.ts';
 
 /**
@@ -39,7 +41,8 @@ export interface Authenticator {
 
 /** Header a signed-in user names their project with (unless they belong to exactly one). */
 export const PROJECT_HEADER = 'X-Project-Id';
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+// Routes under a project's own path name it there; a header naming another project is answered 404 there.
+const PROJECT_PATH = /^\/v1\/projects\/([^/]+)/;
 // Access tokens are JWTs (three base64url parts, the header always starting `eyJ`); API keys never are.
 const LOOKS_LIKE_JWT = /^eyJ[\w-]*\.[\w-]+\.[\w-]*$/;
 
@@ -78,7 +81,7 @@ export function createAuthenticator(db: Knex, signer: TokenSigner, ttlMs = KEY_C
       }
       projectId = memberships[0].project_id;
     }
-    const role = UUID.test(projectId) ? await roleOf(db, identity.userId, projectId.toLowerCase()) : undefined;
+    const role = isUuid(projectId) ? await roleOf(db, identity.userId, projectId.toLowerCase()) : undefined;
     if (!role) throw notFound('project');
     return { projectId: projectId.toLowerCase(), standing: { kind: 'role', role }, isRoot: false, kind: 'user', userId: identity.userId };
   }
@@ -91,7 +94,7 @@ export function createAuthenticator(db: Knex, signer: TokenSigner, ttlMs = KEY_C
     if (LOOKS_LIKE_JWT.test(key)) {
       const identity = await user(key);
       ctx.state.user = identity;
-      ctx.state.auth = await userPrincipal(identity, ctx.get(PROJECT_HEADER));
+      ctx.state.auth = await userPrincipal(identity, ctx.get(PROJECT_HEADER) || (PROJECT_PATH.exec(ctx.path)?.[1] ?? ''));
     } else {
       const principal = key.length <= MAX_KEY_LENGTH ? await lookup(key) : undefined;
       if (!principal) throw new ApiError(401, 'unauthorized', 'the API key is unknown or revoked');
@@ -123,10 +126,34 @@ function presentedKey(authorization: string, apiKeyHeader: string): string | und
   return key === '' ? undefined : key;
 }
 
-/** Write keys may only ingest; every other route is for admin keys. */
-export const adminOnly: Middleware<ApiState> = async (ctx, next) => {
-  if (ctx.state.auth.kind !== 'admin') {
-    throw new ApiError(403, 'forbidden', 'this key may only send events (POST /v1/events); use an admin key');
-  }
-  await next();
+const ACTION_WORDS: Record<Action, string> = {
+  'project:read': "read this project's data",
+  'events:ingest': 'send events',
+  'webhooks:manage': 'manage webhook endpoints',
+  'rules:manage': 'manage notification rules',
+  'schemas:manage': 'manage event schemas',
+  'deliveries:act': 'replay or discard deliveries',
+  'keys:manage': 'manage API keys',
+  'members:manage': 'manage members',
+  'owners:manage': 'make or unmake owners',
 };
+
+function describeStanding(standing: Standing): string {
+  return standing.kind === 'role' ? `a project ${standing.role}` : `a ${standing.keyKind} key`;
+}
+
+/**
+ * The route guard: the authenticated caller must be allowed `action` in the request's project, by the
+ * one rule set in src/auth/policy.ts. 403 names what was refused and what the caller holds.
+ */
+export function requires(action: Action): Middleware<ApiState> {
+  return async (ctx, next) => {
+    const { standing } = ctx.state.auth;
+    if (!allows(standing, action)) {
+      throw new ApiError(403, 'forbidden', `${describeStanding(standing)} may not ${ACTION_WORDS[action]}`, [
+        { field: 'authorization', message: `requires ${action}`, action },
+      ]);
+    }
+    await next();
+  };
+}

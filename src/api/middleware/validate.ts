@@ -1,8 +1,8 @@
 import type { Middleware } from 'koa';
-import { createSchemaCompiler } from '../../schemas/json-schema.ts';
+import { createSchemaCompiler, fieldErrors } from '../../schemas/json-schema.ts';
 import { ApiError, invalidBody } from '../errors.ts';
 import type { ApiState } from '../state.ts';
-import { describeAjvErrors, isStorableInstant } from '../validation.ts';
+import { isStorableInstant } from '../validation.ts';
 
 // The one way a route checks what it is sent. A route declares its schemas and reads the typed result
 // from `ctx.state.input` (body) or `ctx.state.query` (query string):
@@ -32,7 +32,7 @@ export function validateBody<Body>(schema: object): Middleware<ApiState & Valid<
   const validate = requestSchemas.compile<Body>(schema);
   return async (ctx, next) => {
     if (!validate(ctx.state.body)) {
-      throw invalidBody(describeAjvErrors(validate.errors).map((detail) => ({ ...detail, field: detail.field || 'body' })));
+      throw invalidBody(fieldErrors(validate.errors).map((detail) => ({ ...detail, field: detail.field || 'body' })));
     }
     ctx.state.input = ctx.state.body as Body;
     await next();
@@ -48,7 +48,7 @@ export function validateQuery<Query>(schema: object): Middleware<ApiState & Vali
   const validate = requestSchemas.compile(schema);
   return async (ctx, next) => {
     const present = Object.fromEntries(Object.entries(ctx.query).filter(([, value]) => value !== '' && value !== undefined));
-    const details = validate(present) ? [] : describeAjvErrors(validate.errors, QUERY_MESSAGES);
+    const details = validate(present) ? [] : fieldErrors(validate.errors, { messages: QUERY_MESSAGES });
     for (const field of ['from', 'to']) {
       const value = present[field];
       if (typeof value === 'string' && !details.some((detail) => detail.field === field) && !isStorableInstant(value)) {

@@ -9,7 +9,7 @@ import type { RouteDeps } from '../deps.ts';
 import { ApiError } from '../errors.ts';
 import { jsonBody, optionalJsonBody } from '../middleware/json-body.ts';
 import { validateBody, type Valid } from '../middleware/validate.ts';
-import { insertProject } from '../projects/queries.ts';
+import { insertProject } from '../../projects/queries.ts';
 import type { ApiState } from '../state.ts';
 
 // People's logins: register, log in, refresh, log out, and who am I. Access tokens are short-lived JWTs

@@ -3,10 +3,10 @@ import { WorkflowNotFoundError, type WorkflowExecutionInfo } from '@temporalio/c
 import { batchWorkflowId } from '../../temporal/names.ts';
 import { PROJECT_ID } from '../../../workflows/search-attributes.ts';
 import { findAcceptedRequest } from '../../ingest/queries.ts';
-import { findCompletedBatch, type BatchRow } from '../batches/queries.ts';
+import { findCompletedBatch, type BatchRow } from '../../batches/queries.ts';
 import type { RouteDeps } from '../deps.ts';
 import { notFound } from '../errors.ts';
-import { adminOnly } from '../middleware/auth.ts';
+import { requires } from '../middleware/auth.ts';
 import type { ApiState } from '../state.ts';
 import { callTemporal } from '../temporal-access.ts';
 
@@ -24,7 +24,7 @@ const LIST_QUERY_SAFE = /^[A-Za-z0-9_.:-]+$/;
 export function batchesRouter({ db, temporal }: RouteDeps): Router<ApiState> {
   const router = new Router<ApiState>({ prefix: '/v1/batches' });
 
-  router.get('/:id', adminOnly, async (ctx) => {
+  router.get('/:id', requires('project:read'), async (ctx) => {
     const batchId = ctx.params.id;
     const projectId = ctx.state.auth.projectId;
     if (batchId.length > MAX_BATCH_ID_LENGTH) throw notFound('batch');

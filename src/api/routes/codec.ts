@@ -3,7 +3,7 @@ import type { Middleware } from 'koa';
 import { loadRunRequests } from '../../ingest/queries.ts';
 import type { BatchRef } from '../../shared/batch.ts';
 import type { RouteDeps } from '../deps.ts';
-import { adminOnly } from '../middleware/auth.ts';
+import { requires } from '../middleware/auth.ts';
 import { jsonBody } from '../middleware/json-body.ts';
 import { validateBody, type Valid } from '../middleware/validate.ts';
 import type { ApiState } from '../state.ts';
@@ -70,7 +70,7 @@ export function codecRouter({ db, config, auth }: RouteDeps): Router<ApiState> {
       return;
     }
     await auth.authenticate(ctx, async () => {
-      await adminOnly(ctx, async () => {
+      await requires('project:read')(ctx, async () => {
         ctx.state.codecScope = ctx.state.auth.projectId;
         await next();
       });

@@ -1,85 +1,79 @@
-import Router from '@koa/router';
-import type { Knex } from 'knex';
-import { Ajv } from 'ajv';
+import { Router } from '@koa/router';
 import type { EventFlowConfig } from '../../config.ts';
+import { assertDeliverableUrl, UnsafeUrlError } from '../../deliveries/channels/webhook/ssrf.ts';
 import {
   countDeadLetters,
   deadLetterWorkflowIds,
   findDelivery,
   listDeadLetters,
   type DeadLetterFilter,
-  type DeadLetterRow,
-} from '../../dead-letters/queries.ts';
+} from '../../deliveries/records.ts';
+import type { DeliveryRow } from '../../deliveries/types.ts';
 import type { ReplayRequest } from '../../shared/delivery.ts';
 import { discardSignal, replaySignal } from '../../../workflows/delivery.ts';
-import { assertDeliverableUrl, UnsafeUrlError } from '../../webhooks/ssrf.ts';
-import { ApiError, notFound } from '../errors.ts';
-import { adminOnly } from '../middleware/auth.ts';
+import type { RouteDeps } from '../deps.ts';
+import { ApiError, invalidBody, notFound } from '../errors.ts';
+import { requires } from '../middleware/auth.ts';
 import { jsonBody, optionalJsonBody } from '../middleware/json-body.ts';
+import { validateBody, validateQuery, type Valid } from '../middleware/validate.ts';
+import { decodeCursor, page, PAGE_PARAMS, pageSize, TIME_PARAM } from '../pagination.ts';
+import { textParam } from '../params.ts';
 import type { ApiState } from '../state.ts';
-import { callTemporal, type TemporalClientRef } from '../temporal-access.ts';
-import { describeAjvErrors } from '../validation.ts';
+import { isStorableInstant } from '../validation.ts';
+import { callTemporal } from '../temporal-access.ts';
+
+// Dead letters are parked delivery workflows; these routes find them (through their Postgres mirror)
+// and act on them the way an operator would from the Web UI or CLI: by signalling the run.
 
 // One bulk replay signals at most this many runs; the response says how many matched, so a caller
 // repeats until nothing is left instead of one request fanning out without bound.
 export const BULK_REPLAY_LIMIT = 1_000;
-const MAX_PAGE = 500;
 
-const ajv = new Ajv({ allErrors: true, strict: false });
-const retrySchedule = { type: 'array', items: { type: 'integer', minimum: 0, maximum: 86_400 }, minItems: 1, maxItems: 20 };
-const filterProperties = {
-  endpoint_id: { type: 'string', pattern: '^[0-9a-fA-F-]{36}$' },
+const RETRY_SCHEDULE = { type: 'array', items: { type: 'integer', minimum: 0, maximum: 86_400 }, minItems: 1, maxItems: 20 };
+const FILTER_FIELDS = {
+  endpoint_id: { type: 'string', format: 'uuid' },
   event_type: { type: 'string', minLength: 1, maxLength: 128 },
-  from: { type: 'string', minLength: 1 },
-  to: { type: 'string', minLength: 1 },
+  from: TIME_PARAM,
+  to: TIME_PARAM,
 };
-const validateReplay = ajv.compile<ReplayRequest>({
+const LIST_QUERY = { type: 'object', additionalProperties: false, properties: { ...FILTER_FIELDS, ...PAGE_PARAMS } };
+const REPLAY = {
   type: 'object',
   additionalProperties: false,
-  properties: { url: { type: 'string', minLength: 1, maxLength: 2048 }, retry_schedule: retrySchedule },
-});
-const validateDiscard = ajv.compile<{ reason?: string }>({
+  properties: { url: { type: 'string', minLength: 1, maxLength: 2048 }, retry_schedule: RETRY_SCHEDULE },
+};
+const DISCARD = { type: 'object', additionalProperties: false, properties: { reason: { type: 'string', maxLength: 1000 } } };
+const BULK_REPLAY = {
   type: 'object',
   additionalProperties: false,
-  properties: { reason: { type: 'string', maxLength: 1000 } },
-});
-const validateBulk = ajv.compile<{ endpoint_id?: string; event_type?: string; from?: string; to?: string; dry_run?: boolean } & ReplayRequest>({
-  type: 'object',
-  additionalProperties: false,
-  properties: { ...filterProperties, dry_run: { type: 'boolean' }, retry_schedule: retrySchedule },
-});
-const validateListQuery = ajv.compile<{ endpoint_id?: string; event_type?: string; from?: string; to?: string; limit?: string; cursor?: string }>({
-  type: 'object',
-  additionalProperties: false,
-  properties: {
-    ...filterProperties,
-    limit: { type: 'string', pattern: '^[0-9]{1,4}$' },
-    cursor: { type: 'string', maxLength: 512 },
-  },
-});
+  properties: { ...FILTER_FIELDS, dry_run: { type: 'boolean' }, retry_schedule: RETRY_SCHEDULE },
+};
 
-function check<T>(validate: ((value: unknown) => value is T) & { errors?: unknown }, value: unknown, code: string): T {
-  if (validate(value)) return value;
-  throw new ApiError(400, code, 'the request is invalid', describeAjvErrors(validate.errors as never));
+interface FilterInput {
+  endpoint_id?: string;
+  event_type?: string;
+  from?: string;
+  to?: string;
 }
+type ListQuery = FilterInput & { limit?: string; cursor?: string };
+type BulkReplay = FilterInput & { dry_run?: boolean; retry_schedule?: number[] };
+type Discard = { reason?: string };
 
-function instant(value: string | undefined, field: string): string | undefined {
-  if (value === undefined) return undefined;
-  const ms = Date.parse(value);
-  if (!Number.isFinite(ms)) throw new ApiError(400, 'invalid_query', `${field} must be an ISO-8601 date-time`, [{ field, message: 'must be an ISO-8601 date-time' }]);
-  return new Date(ms).toISOString();
-}
-
-function toFilter(input: { endpoint_id?: string; event_type?: string; from?: string; to?: string }): DeadLetterFilter {
+function toFilter(input: FilterInput): DeadLetterFilter {
+  // The body's bounds are not checked by validateQuery, so the same storable-instant rule applies here.
+  for (const field of ['from', 'to'] as const) {
+    const value = input[field];
+    if (value !== undefined && !isStorableInstant(value)) throw invalidBody([{ field, message: 'must be an ISO-8601 date-time with a time zone' }]);
+  }
   return {
-    endpointId: input.endpoint_id,
+    endpointId: input.endpoint_id?.toLowerCase(),
     eventType: input.event_type,
-    from: instant(input.from, 'from'),
-    to: instant(input.to, 'to'),
+    from: input.from && new Date(input.from).toISOString(),
+    to: input.to && new Date(input.to).toISOString(),
   };
 }
 
-function present(row: DeadLetterRow) {
+function present(row: DeliveryRow) {
   return {
     id: row.delivery_id,
     channel: row.channel,
@@ -95,81 +89,60 @@ function present(row: DeadLetterRow) {
   };
 }
 
-function encodeCursor(row: DeadLetterRow): string {
-  return Buffer.from(JSON.stringify([new Date(row.updated_at).toISOString(), row.delivery_id])).toString('base64url');
-}
-
-function decodeCursor(cursor: string): { updatedAt: string; deliveryId: string } {
+async function checkReplayUrl(request: ReplayRequest, row: DeliveryRow, config: EventFlowConfig): Promise<void> {
+  if (request.url === undefined) return;
+  if (row.channel !== 'webhook') throw invalidBody([{ field: 'url', message: 'applies to webhook deliveries only' }]);
   try {
-    const [updatedAt, deliveryId] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-    if (typeof updatedAt === 'string' && typeof deliveryId === 'string' && Number.isFinite(Date.parse(updatedAt))) {
-      return { updatedAt, deliveryId };
-    }
-  } catch {
-    // fall through to the 400 below
+    await assertDeliverableUrl(request.url, config.webhooks.allowedPrivateTargets);
+  } catch (error) {
+    if (error instanceof UnsafeUrlError) throw new ApiError(400, 'unsafe_url', error.message, [{ field: 'url', message: error.message }]);
+    throw error;
   }
-  throw new ApiError(400, 'invalid_query', 'cursor is not one this API returned', [{ field: 'cursor', message: 'is invalid' }]);
 }
 
-export interface DeadLetterRouteDeps {
-  db: Knex;
-  temporal: TemporalClientRef;
-  config: EventFlowConfig;
-}
-
-/**
- * Dead letters are parked delivery workflows; these routes find them (through their Postgres mirror)
- * and act on them the same way an operator would from the Web UI or CLI: by signalling the run.
- */
-export function deadLettersRouter({ db, temporal, config }: DeadLetterRouteDeps): Router<ApiState> {
+export function deadLettersRouter({ db, temporal, config }: RouteDeps): Router<ApiState> {
   const router = new Router<ApiState>({ prefix: '/v1/dead-letters' });
-  router.use(adminOnly);
+  const act = requires('deliveries:act');
+  const read = requires('project:read');
 
-  async function parked(projectId: string, id: string): Promise<DeadLetterRow> {
-    const row = await findDelivery(db, projectId, id);
+  async function deliveryOf(projectId: string, id: string | undefined): Promise<DeliveryRow> {
+    const row = await findDelivery(db, projectId, textParam(id, 'dead letter'));
     if (!row) throw notFound('dead letter');
-    if (row.status !== 'dead_lettered') {
-      throw new ApiError(409, 'not_dead_lettered', `this delivery is ${row.status}, not dead-lettered`);
-    }
     return row;
   }
 
-  async function checkReplayUrl(request: ReplayRequest, row: DeadLetterRow): Promise<void> {
-    if (request.url === undefined) return;
-    if (row.channel !== 'webhook') throw new ApiError(400, 'invalid_body', 'url applies to webhook deliveries only', [{ field: 'url', message: 'not allowed for email' }]);
-    try {
-      await assertDeliverableUrl(request.url, config.webhooks.allowedPrivateTargets);
-    } catch (error) {
-      if (error instanceof UnsafeUrlError) throw new ApiError(400, 'unsafe_url', error.message, [{ field: 'url', message: error.message }]);
-      throw error;
-    }
+  async function parked(projectId: string, id: string | undefined): Promise<DeliveryRow> {
+    const row = await deliveryOf(projectId, id);
+    if (row.status !== 'dead_lettered') throw new ApiError(409, 'not_dead_lettered', `this delivery is ${row.status}, not dead-lettered`);
+    return row;
   }
 
-  router.get('/', async (ctx) => {
-    const query = check(validateListQuery, { ...ctx.query }, 'invalid_query');
-    const limit = Math.min(Number(query.limit ?? 50), MAX_PAGE) || 50;
-    const rows = await listDeadLetters(db, ctx.state.auth.projectId, toFilter(query), {
-      limit,
-      after: query.cursor ? decodeCursor(query.cursor) : undefined,
-    });
-    ctx.body = { data: rows.map(present), next_cursor: rows.length === limit ? encodeCursor(rows[rows.length - 1]) : null };
+  router.get<Valid<never, ListQuery>>('/', read, validateQuery<ListQuery>(LIST_QUERY), async (ctx) => {
+    const query = ctx.state.query;
+    const limit = pageSize(query.limit);
+    const after =
+      query.cursor === undefined
+        ? undefined
+        : (decodeCursor(query.cursor, 2, ([updatedAt]) => isStorableInstant(updatedAt)) as [string, string]);
+    const rows = await listDeadLetters(db, ctx.state.auth.projectId, toFilter(query), { limit, after });
+    const { data, next_cursor } = page(rows, limit, (row) => [row.cursor_updated_at, row.delivery_id]);
+    ctx.body = { data: data.map(({ cursor_updated_at, ...row }) => present(row)), next_cursor };
   });
 
-  router.get('/:id', async (ctx) => {
-    const row = await findDelivery(db, ctx.state.auth.projectId, ctx.params.id);
-    if (!row) throw notFound('dead letter');
-    ctx.body = present(row);
+  router.get('/:id', read, async (ctx) => {
+    ctx.body = present(await deliveryOf(ctx.state.auth.projectId, ctx.params.id));
   });
 
-  router.post('/replay', jsonBody, async (ctx) => {
-    const body = check(validateBulk, ctx.state.body, 'invalid_body');
+  router.post<Valid<BulkReplay>>('/replay', act, jsonBody, validateBody<BulkReplay>(BULK_REPLAY), async (ctx) => {
+    const body = ctx.state.input;
+    const projectId = ctx.state.auth.projectId;
     const filter = toFilter(body);
-    const matched = await countDeadLetters(db, ctx.state.auth.projectId, filter);
+    const matched = await countDeadLetters(db, projectId, filter);
     if (body.dry_run) {
       ctx.body = { dry_run: true, matched };
       return;
     }
-    const targets = await deadLetterWorkflowIds(db, ctx.state.auth.projectId, filter, BULK_REPLAY_LIMIT);
+    const targets = await deadLetterWorkflowIds(db, projectId, filter, BULK_REPLAY_LIMIT);
     const request: ReplayRequest = body.retry_schedule ? { retry_schedule: body.retry_schedule } : {};
     let replayed = 0;
     for (const { workflow_id: workflowId } of targets) {
@@ -180,19 +153,18 @@ export function deadLettersRouter({ db, temporal, config }: DeadLetterRouteDeps)
     ctx.body = { dry_run: false, matched, replayed, remaining: matched - replayed };
   });
 
-  router.post('/:id/replay', optionalJsonBody, async (ctx) => {
-    const request = check(validateReplay, ctx.state.body, 'invalid_body');
+  router.post<Valid<ReplayRequest>>('/:id/replay', act, optionalJsonBody, validateBody<ReplayRequest>(REPLAY), async (ctx) => {
+    const request = ctx.state.input;
     const row = await parked(ctx.state.auth.projectId, ctx.params.id);
-    await checkReplayUrl(request, row);
+    await checkReplayUrl(request, row, config);
     await callTemporal(temporal, (client) => client.workflow.getHandle(row.workflow_id).signal(replaySignal, request));
     ctx.status = 202;
     ctx.body = { id: row.delivery_id, status: 'replaying', workflow_id: row.workflow_id };
   });
 
-  router.post('/:id/discard', optionalJsonBody, async (ctx) => {
-    const request = check(validateDiscard, ctx.state.body, 'invalid_body');
+  router.post<Valid<Discard>>('/:id/discard', act, optionalJsonBody, validateBody<Discard>(DISCARD), async (ctx) => {
     const row = await parked(ctx.state.auth.projectId, ctx.params.id);
-    await callTemporal(temporal, (client) => client.workflow.getHandle(row.workflow_id).signal(discardSignal, request));
+    await callTemporal(temporal, (client) => client.workflow.getHandle(row.workflow_id).signal(discardSignal, ctx.state.input));
     ctx.status = 202;
     ctx.body = { id: row.delivery_id, status: 'discarding', workflow_id: row.workflow_id };
   });

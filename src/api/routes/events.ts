@@ -8,8 +8,8 @@ import type { RouteDeps } from '../deps.ts';
 import { ApiError, databaseUnavailable, notFound } from '../errors.ts';
 import { derivedEventId, idempotentBatchId } from '../events/ids.ts';
 import { createIngestParser } from '../events/ingest.ts';
-import { findEvent, listEvents, listRejectedEvents, type EventRow } from '../events/queries.ts';
-import { adminOnly } from '../middleware/auth.ts';
+import { findEvent, listEvents, listRejectedEvents, type EventRow } from '../../events/queries.ts';
+import { requires } from '../middleware/auth.ts';
 import { jsonBody } from '../middleware/json-body.ts';
 import { validateQuery, type Valid } from '../middleware/validate.ts';
 import { decodeCursor, page, PAGE_PARAMS, pageSize, TIME_PARAM } from '../pagination.ts';
@@ -49,7 +49,7 @@ export function eventsRouter({ db, admission, acceptRequests, taskQueue }: Route
   const router = new Router<ApiState>({ prefix: '/v1/events' });
   // Any key may ingest. The answer is sent only once the request's events are committed to Postgres:
   // from then on they are processed (exactly once) even if this process dies.
-  router.post('/', measureIngest, jsonBody, async (ctx) => {
+  router.post('/', requires('events:ingest'), measureIngest, jsonBody, async (ctx) => {
     const accepted = await inSpan('eventflow.ingest', { 'eventflow.project_id': ctx.state.auth.projectId }, () => ingest(ctx));
     ctx.status = 202;
     ctx.body = accepted;
@@ -92,7 +92,7 @@ export function eventsRouter({ db, admission, acceptRequests, taskQueue }: Route
     return { batch_id: batchId, accepted: events.length, ids };
   }
 
-  router.get<Valid<never, EventsQuery>>('/', adminOnly, validateQuery<EventsQuery>(EVENTS_QUERY), async (ctx) => {
+  router.get<Valid<never, EventsQuery>>('/', requires('project:read'), validateQuery<EventsQuery>(EVENTS_QUERY), async (ctx) => {
     const query = ctx.state.query;
     const limit = pageSize(query.limit);
     const rows = await listEvents(db, ctx.state.auth.projectId, {
@@ -108,7 +108,7 @@ export function eventsRouter({ db, admission, acceptRequests, taskQueue }: Route
   });
 
   // Registered before '/:id', which would otherwise take "rejected" for an event id.
-  router.get<Valid<never, RejectedQuery>>('/rejected', adminOnly, validateQuery<RejectedQuery>(REJECTED_QUERY), async (ctx) => {
+  router.get<Valid<never, RejectedQuery>>('/rejected', requires('project:read'), validateQuery<RejectedQuery>(REJECTED_QUERY), async (ctx) => {
     const query = ctx.state.query;
     const limit = pageSize(query.limit);
     const rows = await listRejectedEvents(db, ctx.state.auth.projectId, {
@@ -122,7 +122,7 @@ export function eventsRouter({ db, admission, acceptRequests, taskQueue }: Route
     ctx.body = { data: data.map(({ cursor_timestamp, ...rejected }) => rejected), next_cursor };
   });
 
-  router.get('/:id', adminOnly, async (ctx) => {
+  router.get('/:id', requires('project:read'), async (ctx) => {
     const event = await findEvent(db, ctx.state.auth.projectId, ctx.params.id);
     if (!event) throw notFound('event');
     ctx.body = toEventJson(event);

@@ -1,4 +1,5 @@
 import { Router } from '@koa/router';
+import { withDeadline } from '../../deadline.ts';
 import type { RouteDeps } from '../deps.ts';
 import { ApiError } from '../errors.ts';
 import type { ApiState } from '../state.ts';
@@ -17,7 +18,7 @@ export function healthRouter({ db, temporal, log }: RouteDeps): Router<ApiState>
 
   router.get('/ready', async (ctx) => {
     const checks = {
-      postgres: () => withTimeout(db.raw('SELECT 1'), CHECK_TIMEOUT_MS),
+      postgres: () => withDeadline(db.raw('SELECT 1'), CHECK_TIMEOUT_MS, () => new CheckTimeout(`no answer within ${CHECK_TIMEOUT_MS} ms`)),
       // Describing our namespace proves the frontend answers and the namespace exists.
       temporal: () =>
         temporal.current
@@ -53,11 +54,3 @@ export function healthRouter({ db, temporal, log }: RouteDeps): Router<ApiState>
 
 class CheckTimeout extends Error {}
 class NotConnected extends Error {}
-
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new CheckTimeout(`no answer within ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}

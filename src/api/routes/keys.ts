@@ -1,12 +1,13 @@
 import { Router } from '@koa/router';
 import type { RouteDeps } from '../deps.ts';
 import { forbidden, notFound } from '../errors.ts';
-import { createKey, findKey, listKeys, revokeKey, type KeyKind } from '../keys/queries.ts';
-import { adminOnly } from '../middleware/auth.ts';
+import { createKey, findKey, listKeys, revokeKey, type KeyKind } from '../../keys/queries.ts';
+import { requires } from '../middleware/auth.ts';
 import { jsonBody } from '../middleware/json-body.ts';
 import { validateBody, type Valid } from '../middleware/validate.ts';
 import { uuidParam } from '../params.ts';
-import { visibleProject } from '../projects/access.ts';
+import { KEY_KINDS } from '../../auth/policy.ts';
+import { visibleProject } from '../project-access.ts';
 import type { ApiState } from '../state.ts';
 
 const CREATE_KEY = {
@@ -14,7 +15,7 @@ const CREATE_KEY = {
   additionalProperties: false,
   required: ['kind'],
   properties: {
-    kind: { enum: ['write', 'admin'] },
+    kind: { enum: KEY_KINDS },
     name: { type: ['string', 'null'], maxLength: 200 },
   },
 } as const;
@@ -28,7 +29,7 @@ interface CreateKey {
 export function keysRouter({ db, auth }: RouteDeps): Router<ApiState> {
   const router = new Router<ApiState>({ prefix: '/v1/projects/:projectId/keys' });
 
-  router.post<Valid<CreateKey>>('/', adminOnly, jsonBody, validateBody<CreateKey>(CREATE_KEY), async (ctx) => {
+  router.post<Valid<CreateKey>>('/', requires('keys:manage'), jsonBody, validateBody<CreateKey>(CREATE_KEY), async (ctx) => {
     const project = await visibleProject(db, ctx.state.auth, ctx.params.projectId);
     const { kind, name } = ctx.state.input;
     const key = await createKey(db, project.id, kind, name ?? null);
@@ -36,12 +37,12 @@ export function keysRouter({ db, auth }: RouteDeps): Router<ApiState> {
     ctx.body = { id: key.id, kind: key.kind, name: key.name, key: key.key, prefix: key.prefix, created_at: key.created_at };
   });
 
-  router.get('/', adminOnly, async (ctx) => {
+  router.get('/', requires('keys:manage'), async (ctx) => {
     const project = await visibleProject(db, ctx.state.auth, ctx.params.projectId);
     ctx.body = { data: await listKeys(db, project.id) };
   });
 
-  router.delete('/:keyId', adminOnly, async (ctx) => {
+  router.delete('/:keyId', requires('keys:manage'), async (ctx) => {
     const project = await visibleProject(db, ctx.state.auth, ctx.params.projectId);
     const key = await findKey(db, project.id, uuidParam(ctx.params.keyId, 'key'));
     if (!key) throw notFound('key');

@@ -2,11 +2,11 @@ import { Router } from '@koa/router';
 import type { Middleware } from 'koa';
 import type { RouteDeps } from '../deps.ts';
 import { forbidden } from '../errors.ts';
-import { createKey } from '../keys/queries.ts';
-import { adminOnly } from '../middleware/auth.ts';
+import { createKey } from '../../keys/queries.ts';
+import { requires } from '../middleware/auth.ts';
 import { jsonBody } from '../middleware/json-body.ts';
-import { visibleProject } from '../projects/access.ts';
-import { insertProject } from '../projects/queries.ts';
+import { visibleProject } from '../project-access.ts';
+import { insertProject } from '../../projects/queries.ts';
 import { validateBody, type Valid } from '../middleware/validate.ts';
 import type { ApiState } from '../state.ts';
 
@@ -42,7 +42,7 @@ export function projectsRouter({ db }: RouteDeps): Router<ApiState> {
     };
   });
 
-  router.get('/:id', adminOnly, async (ctx) => {
+  router.get('/:id', requires('project:read'), async (ctx) => {
     const project = await visibleProject(db, ctx.state.auth, ctx.params.id);
     ctx.body = { id: project.id, name: project.name, created_at: project.created_at };
   });

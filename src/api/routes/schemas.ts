@@ -2,9 +2,9 @@ import { Router } from '@koa/router';
 import { compileUserSchema, createSchemaCompiler } from '../../schemas/json-schema.ts';
 import type { RouteDeps } from '../deps.ts';
 import { ApiError, notFound } from '../errors.ts';
-import { adminOnly } from '../middleware/auth.ts';
+import { requires } from '../middleware/auth.ts';
 import { jsonBody } from '../middleware/json-body.ts';
-import { listLatestSchemas, listSchemaVersions, storeSchemaVersion } from '../schemas/queries.ts';
+import { listLatestSchemas, listSchemaVersions, storeSchemaVersion } from '../../schemas/queries.ts';
 import type { ApiState } from '../state.ts';
 import { unstorableValueProblem } from '../validation.ts';
 
@@ -16,7 +16,7 @@ const MAX_SCHEMA_DEPTH = 64;
 export function schemasRouter({ db }: RouteDeps): Router<ApiState> {
   const router = new Router<ApiState>({ prefix: '/v1/schemas' });
 
-  router.put('/:type', adminOnly, jsonBody, async (ctx) => {
+  router.put('/:type', requires('schemas:manage'), jsonBody, async (ctx) => {
     const type = eventType(ctx.params.type);
     const schema = unwrapSchema(ctx.state.body);
     const stored = await storeSchemaVersion(db, ctx.state.auth.projectId, type, schema);
@@ -24,11 +24,11 @@ export function schemasRouter({ db }: RouteDeps): Router<ApiState> {
     ctx.body = { type: stored.type, version: stored.version, schema: stored.schema, created_at: stored.created_at };
   });
 
-  router.get('/', adminOnly, async (ctx) => {
+  router.get('/', requires('project:read'), async (ctx) => {
     ctx.body = { data: await listLatestSchemas(db, ctx.state.auth.projectId) };
   });
 
-  router.get('/:type', adminOnly, async (ctx) => {
+  router.get('/:type', requires('project:read'), async (ctx) => {
     const type = eventType(ctx.params.type);
     const versions = await listSchemaVersions(db, ctx.state.auth.projectId, type);
     if (versions.length === 0) throw notFound('schema');

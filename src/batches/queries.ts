@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import type { BatchSummary } from '../../shared/batch.ts';
+import type { BatchSummary } from '../shared/batch.ts';
 
 export interface BatchRow {
   id: string;

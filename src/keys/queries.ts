@@ -2,8 +2,8 @@ import type { Knex } from 'knex';
 import { v7 as uuidv7 } from 'uuid';
 import { generateKey, hashKey, keyPrefix } from './secrets.ts';
 
-import type { Principal } from '../../auth/principal.ts';
-import type { KeyKind } from '../../auth/policy.ts';
+import type { Principal } from '../auth/principal.ts';
+import type { KeyKind } from '../auth/policy.ts';
 
 export type { KeyKind };
 
