@@ -1,28 +1,41 @@
 import type { Client } from '@temporalio/client';
 import proto from '@temporalio/proto';
-import { batchWorkflowId } from '../src/temporal/names.ts';
+import type pg from 'pg';
 
-// How much one batch costs Temporal's database: the size of its workflow's history (protobuf bytes, as
-// stored) and what makes it up. Event bodies enter history in the start input and again in
-// persistBatch's input; local activities (validate, enrich) only add small markers.
+// How much one run costs Temporal's database: the size of its workflow's history (protobuf bytes, as
+// stored) and what makes it up. A run is started with a reference to its accepted requests, so history
+// holds ids, counts and small step results, never event bodies. A request's run is found through its
+// `batches` row (workflow_id), written when the run stored it.
 
 const { History, HistoryEvent } = proto.temporal.api.history.v1;
 const { EventType } = proto.temporal.api.enums.v1;
 
 export interface BatchHistory {
   workflowId: string;
-  batchSize: number;
+  /** Events in the whole run (all the requests it gathered). */
+  runEvents: number;
+  /** Requests the run gathered. */
+  runRequests: number;
   requestBodyBytes: number;
   historyEvents: number;
   historyBytes: number;
   historyBytesPerEvent: number;
-  /** History bytes ÷ the request body's bytes. */
+  /** History bytes ÷ the bodies of every request in the run. */
   amplification: number;
   byEventType: Record<string, { count: number; bytes: number }>;
 }
 
-export async function batchHistory(client: Client, batchId: string, batchSize: number, requestBodyBytes: number): Promise<BatchHistory> {
-  const workflowId = batchWorkflowId(batchId);
+export async function batchHistory(client: Client, db: pg.Pool, batchId: string, requestBodyBytes: number): Promise<BatchHistory> {
+  const { rows } = await db.query<{ workflow_id: string; requests: string; events: string }>(
+    `SELECT b.workflow_id, count(*) AS requests, sum((r.summary->>'received')::int) AS events
+       FROM batches b JOIN batches r ON r.workflow_id = b.workflow_id
+      WHERE b.id = $1 GROUP BY b.workflow_id`,
+    [batchId],
+  );
+  if (rows.length === 0) throw new Error(`batch ${batchId} has no stored run`);
+  const workflowId = rows[0].workflow_id;
+  const runEvents = Number(rows[0].events);
+  const runRequests = Number(rows[0].requests);
   const history = await client.workflow.getHandle(workflowId).fetchHistory();
   const byEventType: BatchHistory['byEventType'] = {};
   for (const event of history.events ?? []) {
@@ -34,12 +47,13 @@ export async function batchHistory(client: Client, batchId: string, batchSize: n
   const historyBytes = History.encode(History.fromObject(history)).finish().length;
   return {
     workflowId,
-    batchSize,
+    runEvents,
+    runRequests,
     requestBodyBytes,
     historyEvents: history.events?.length ?? 0,
     historyBytes,
-    historyBytesPerEvent: Math.round(historyBytes / batchSize),
-    amplification: Math.round((historyBytes / requestBodyBytes) * 100) / 100,
+    historyBytesPerEvent: Math.round(historyBytes / runEvents),
+    amplification: Math.round((historyBytes / (requestBodyBytes * runRequests)) * 100) / 100,
     byEventType,
   };
 }

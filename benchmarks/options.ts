@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 
 // Command-line options of benchmarks/run.ts (`./scripts/bench.sh --help`).
 
-export const SECTIONS = ['postgres', 'temporal', 'fixed', 'sustained', 'webhook', 'naive', 'levers'] as const;
+export const SECTIONS = ['postgres', 'temporal', 'single', 'fixed', 'sustained', 'webhook', 'naive', 'levers'] as const;
 export type Section = (typeof SECTIONS)[number];
 
 export interface BenchOptions {
@@ -12,6 +12,9 @@ export interface BenchOptions {
   rate: number;
   batchSize: number;
   duration: number;
+  /** Single-event requests (the most common client) at a fixed request rate. */
+  singleRate: number;
+  singleDuration: number;
   /** The latency phase at a fixed rate (the issue's 5,000 events/s). */
   fixedRate: number;
   fixedBatchSize: number;
@@ -26,7 +29,7 @@ export interface BenchOptions {
   leverRate: number;
   leverDuration: number;
   leverBatchSizes: number[];
-  leverCoalesceWindows: number[];
+  leverRunWindows: number[];
   connections: number;
   drainTimeout: number;
   workerEnv: Record<string, string>;
@@ -48,10 +51,12 @@ to bench-results/<timestamp>.json).
 
   --quick                    ~10 s phases and short ceilings (a smoke run of everything)
   --only a,b,…               sections: ${SECTIONS.join(', ')} (default: all but levers)
-  --levers                   also run the levers: batch size, worker concurrency, coalescing window
+  --levers                   also run the levers: batch size, worker concurrency, run window
   --rate N                   sustained phase offered events/s (default 20000)
   --batch-size N             sustained and webhook phases' events per request (default 500)
   --duration S               sustained phase seconds (default 60; --quick 10)
+  --single-rate N            single-event phase requests/s, one event each (default 2000)
+  --single-duration S        (default 30; --quick 10)
   --fixed-rate N             latency phase events/s (default 5000)
   --fixed-batch-size N       latency phase events per request (default 100)
   --fixed-duration S         latency phase seconds (default 30; --quick 10)
@@ -66,8 +71,8 @@ to bench-results/<timestamp>.json).
   --lever-duration S         (default 20; --quick 8)
   --lever-batch-sizes a,b,c  (default 100,500,1000; 2,000 of the ~490-byte benchmark events exceed the
                              API's 512 KiB body limit, so such a size is reported as not fitting)
-  --lever-coalesce-windows a,b  INGEST_COALESCE_WINDOW_MS values run at --fixed-rate x --fixed-batch-size
-                             (default 0,10,25,50; 0 = off)
+  --lever-run-windows a,b    INGEST_RUN_WINDOW_MS values (how long acceptance waits to fill a run) at
+                             --single-rate single-event requests (default 0,10,50,200)
   --connections N            load generator keep-alive connections (default 64)
   --drain-timeout S          give up waiting for the backlog after S (default 900)
   --worker-env K=V           extra worker environment (repeatable), e.g. WORKER_MAX_CONCURRENT_ACTIVITIES=200
@@ -115,6 +120,8 @@ export function parseOptions(argv: string[]): BenchOptions | 'help' {
       rate: { type: 'string' },
       'batch-size': { type: 'string' },
       duration: { type: 'string' },
+      'single-rate': { type: 'string' },
+      'single-duration': { type: 'string' },
       'fixed-rate': { type: 'string' },
       'fixed-batch-size': { type: 'string' },
       'fixed-duration': { type: 'string' },
@@ -128,7 +135,7 @@ export function parseOptions(argv: string[]): BenchOptions | 'help' {
       'lever-rate': { type: 'string' },
       'lever-duration': { type: 'string' },
       'lever-batch-sizes': { type: 'string' },
-      'lever-coalesce-windows': { type: 'string' },
+      'lever-run-windows': { type: 'string' },
       connections: { type: 'string' },
       'drain-timeout': { type: 'string' },
       'worker-env': { type: 'string', multiple: true },
@@ -164,6 +171,8 @@ export function parseOptions(argv: string[]): BenchOptions | 'help' {
     rate,
     batchSize,
     duration: positive('duration', values.duration, quick ? 10 : 60),
+    singleRate: positive('single-rate', values['single-rate'], 2_000),
+    singleDuration: positive('single-duration', values['single-duration'], quick ? 10 : 30),
     fixedRate: positive('fixed-rate', values['fixed-rate'], 5_000),
     fixedBatchSize,
     fixedDuration: positive('fixed-duration', values['fixed-duration'], quick ? 10 : 30),
@@ -177,7 +186,7 @@ export function parseOptions(argv: string[]): BenchOptions | 'help' {
     leverRate: positive('lever-rate', values['lever-rate'], rate),
     leverDuration: positive('lever-duration', values['lever-duration'], quick ? 8 : 20),
     leverBatchSizes: batchSizes,
-    leverCoalesceWindows: (values['lever-coalesce-windows'] ?? '0,10,25,50').split(',').map((item) => nonNegativeInteger('lever-coalesce-windows', item)),
+    leverRunWindows: (values['lever-run-windows'] ?? '0,10,50,200').split(',').map((item) => nonNegativeInteger('lever-run-windows', item)),
     connections: positive('connections', values.connections, 64),
     drainTimeout: positive('drain-timeout', values['drain-timeout'], 900),
     workerEnv: keyValues('worker-env', values['worker-env']),

@@ -209,7 +209,7 @@ export async function runPhase(ctx: PhaseContext, spec: PhaseSpec): Promise<Phas
   const dbBytesAfter = temporalDbBytes(stack);
   let history: BatchHistory | undefined;
   if (spec.history && load.sampleBatchId) {
-    history = await batchHistory(ctx.client, load.sampleBatchId, spec.batchSize, Buffer.byteLength(batchBodyTemplate(spec.batchSize)(Date.now())));
+    history = await batchHistory(ctx.client, ctx.db, load.sampleBatchId, Buffer.byteLength(batchBodyTemplate(spec.batchSize)(Date.now())));
   }
   const { acceptedPerSecond: timeline, ...loadRest } = load;
   const cpuMicrosPerEvent = cpuMicrosPer(stored?.stored ?? 0, usageDuringLoad, usageDuringDrain);

@@ -28,7 +28,7 @@ export interface TargetVerdict {
 }
 
 export const DURABILITY = {
-  accepted: "accepted = 202 = the batch's workflow start is committed to Temporal's SQLite (WAL, synchronous=NORMAL): survives process crashes, not necessarily an OS crash",
+  accepted: "accepted = 202 = the request's events are committed to Postgres (ingest_requests; fsync=on, synchronous_commit=on): survives an OS crash; a run is started for them afterwards",
   stored: 'stored = committed in Postgres (fsync=on, synchronous_commit=on): survives an OS crash',
   delivered: 'delivered = the receiver answered 200 to the first attempt (at-least-once)',
 };
@@ -99,14 +99,33 @@ function ms(value: number | undefined): string {
 
 export interface TargetInputs {
   quick: boolean;
+  single: PhaseResult | undefined;
   fixed: PhaseResult | undefined;
   sustained: PhaseResult | undefined;
   webhook: PhaseResult | undefined;
   naive: NaiveResult | undefined;
 }
 
-export function evaluateTargets({ quick, fixed, sustained, webhook, naive }: TargetInputs): TargetVerdict[] {
+export function evaluateTargets({ quick, single, fixed, sustained, webhook, naive }: TargetInputs): TargetVerdict[] {
   const verdicts: TargetVerdict[] = [];
+  if (single) {
+    const stored = single.stored?.storedPerSecond ?? 0;
+    verdicts.push({
+      target: 'single-event requests: >= 5,000 events/s accepted and stored',
+      measured: `offered ${single.spec.eventsPerSecond} requests/s of 1 event; accepted ${single.acceptedPerSecond}/s, stored ${stored}/s; loss ok ${single.loss?.ok}`,
+      pass: single.acceptedPerSecond >= 5_000 && stored >= 5_000 && single.loss?.ok === true,
+      note: single.spec.eventsPerSecond < 5_000 ? `offered ${single.spec.eventsPerSecond}/s: run with --single-rate 5000 or more to test this target` : undefined,
+      durability: `${DURABILITY.accepted}; ${DURABILITY.stored}`,
+      boundBy: stored >= 5_000 ? undefined : boundBy(single),
+    });
+    verdicts.push({
+      target: 'single-event requests: p99 HTTP accept <= 50 ms at 2,000 requests/s',
+      measured: `p99 ${ms(single.load.latencyMs.p99)} (p50 ${ms(single.load.latencyMs.p50)}, p95 ${ms(single.load.latencyMs.p95)}) at ${single.spec.eventsPerSecond} requests/s`,
+      pass: single.spec.eventsPerSecond >= 2_000 && single.load.latencyMs.p99 <= 50 && single.load.requestsAccepted === single.load.requestsScheduled,
+      durability: DURABILITY.accepted,
+      boundBy: single.load.latencyMs.p99 <= 50 ? undefined : boundBy(single),
+    });
+  }
   if (sustained) {
     const stored = sustained.stored?.storedPerSecond ?? 0;
     const lossless = sustained.loss?.ok === true && (sustained.loss?.missing ?? 1) === 0;

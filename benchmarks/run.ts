@@ -94,17 +94,12 @@ async function durability(stack: BenchStack, db: pg.Pool) {
   const synchronousCommit = await setting('synchronous_commit');
   return {
     accepted202:
-      dbFile === undefined
-        ? argv
-          ? 'the Temporal server runs without --db-filename (in memory): an accepted batch is lost if the Temporal process dies'
-          : 'unknown: the Temporal server process was not found on this machine'
-        : `at the 202 the batch's workflow start is committed to the Temporal dev server's SQLite database ` +
-          `(${pragmas.map((pragma) => `--sqlite-pragma ${pragma}`).join(' ')}). ` +
-          (pragmas.includes('journal_mode=WAL') && pragmas.includes('synchronous=NORMAL')
-            ? 'With WAL and synchronous=NORMAL a commit is written to the WAL file (the OS page cache) and fsync-ed only at ' +
-              'checkpoints: the batch survives a crash of the Temporal, API or worker process, but the last transactions ' +
-              'before an OS crash or power loss can be lost (the file itself stays consistent).'
-            : 'See SQLite\'s documentation of these pragmas for what survives an OS crash.'),
+      `at the 202 the request's events are committed to Postgres (ingest_requests, group-committed with concurrent ` +
+      `requests) with fsync=${fsync}, synchronous_commit=${synchronousCommit}` +
+      (fsync === 'on' && synchronousCommit === 'on' ? ': survives an OS crash or power loss. ' : '. ') +
+      'A run is started for them afterwards (by reference); its start is committed to the Temporal dev server\'s SQLite ' +
+      `(${pragmas.map((pragma) => `--sqlite-pragma ${pragma}`).join(' ')}); a start lost there is made again from Postgres.`,
+    ingestTables: await ingestTableSizes(db),
     temporalServerCommandLine: argv,
     temporalDataFilesystem: dbFile ? filesystemOf(resolve(dbFile)) : undefined,
     stored:
@@ -113,6 +108,15 @@ async function durability(stack: BenchStack, db: pg.Pool) {
     postgresDataFilesystem: stack.dataDir ? filesystemOf(stack.dataDir) : undefined,
     webhookDelivered: 'delivered = the receiver answered 200 to the first attempt; deliveries are at-least-once (a retried dispatch re-sends with the same webhook-id).',
   };
+}
+
+/** What acceptance leaves behind: processed requests are deleted with their run, so these stay small. */
+async function ingestTableSizes(db: pg.Pool) {
+  const { rows } = await db.query<{ relation: string; rows: string; total_bytes: string }>(
+    `SELECT relname AS relation, n_live_tup AS rows, pg_total_relation_size(relid) AS total_bytes
+       FROM pg_stat_user_tables WHERE relname IN ('ingest_requests', 'ingest_runs', 'events') ORDER BY relname`,
+  );
+  return Object.fromEntries(rows.map((row) => [row.relation, { liveRows: Number(row.rows), totalBytes: Number(row.total_bytes) }]));
 }
 
 function summarizePhase(phase: PhaseResult) {
@@ -240,6 +244,7 @@ async function main(): Promise<void> {
   const results: {
     postgres?: PostgresCeiling & { postgresCpuMicrosPerRow: number | undefined; usage: ReturnType<ProcessMonitor['usageSince']> };
     temporal?: TemporalCeiling & { usage: ReturnType<ProcessMonitor['usageSince']> };
+    single?: PhaseResult;
     fixed?: PhaseResult;
     sustained?: PhaseResult;
     webhook?: PhaseResult;
@@ -247,7 +252,7 @@ async function main(): Promise<void> {
     levers?: {
       batchSize: Array<ReturnType<typeof leverRow> | { batchSize: number; skipped: string }>;
       workerConcurrency: Array<{ env: Record<string, string> } & ReturnType<typeof leverRow>>;
-      coalescing: Array<{ coalesceWindowMs: number } & ReturnType<typeof leverRow>>;
+      runWindow: Array<{ runWindowMs: number } & ReturnType<typeof leverRow>>;
     };
     warmUp?: Awaited<ReturnType<typeof warmUp>>;
     errors: Record<string, string>;
@@ -288,7 +293,7 @@ async function main(): Promise<void> {
       log,
     };
 
-    const needsWarmUp = ['fixed', 'sustained', 'webhook', 'naive', 'levers'].some((name) => options.sections.has(name as Section));
+    const needsWarmUp = ['single', 'fixed', 'sustained', 'webhook', 'naive', 'levers'].some((name) => options.sections.has(name as Section));
     if (needsWarmUp) {
       await section('warm-up', async () => {
         log('warm-up: 3 s at 1,000 events/s (not reported as a result)');
@@ -330,7 +335,7 @@ async function main(): Promise<void> {
       });
     }
 
-    const phase = async (key: 'fixed' | 'sustained' | 'webhook', spec: PhaseSpec) =>
+    const phase = async (key: 'single' | 'fixed' | 'sustained' | 'webhook', spec: PhaseSpec) =>
       section(key, async () => {
         const result = await runPhase(ctx, spec);
         results[key] = result;
@@ -340,6 +345,9 @@ async function main(): Promise<void> {
             (result.webhook ? `, webhooks ${result.webhook.deliveriesPerSecond}/s` : ''),
         );
       });
+    if (options.sections.has('single')) {
+      await phase('single', { name: 'single-event', eventsPerSecond: options.singleRate, batchSize: 1, durationSeconds: options.singleDuration, webhook: false, history: true });
+    }
     if (options.sections.has('fixed')) {
       await phase('fixed', { name: 'fixed-rate', eventsPerSecond: options.fixedRate, batchSize: options.fixedBatchSize, durationSeconds: options.fixedDuration, webhook: false, history: true });
     }
@@ -418,20 +426,20 @@ async function main(): Promise<void> {
         } else {
           log('attached stack: its worker cannot be reconfigured from here, so the worker-concurrency lever is skipped');
         }
-        // Coalescing small requests into one run, at the latency phase's rate and request size.
-        const coalescing = [];
+        // How long acceptance waits to fill a run, at the single-event phase's request rate.
+        const runWindow = [];
         if (stack.mode === 'booted') {
-          for (const windowMs of options.leverCoalesceWindows) {
-            const env = { INGEST_COALESCE_WINDOW_MS: String(windowMs) };
-            const spec = { name: `lever-coalesce-${windowMs}`, eventsPerSecond: options.fixedRate, batchSize: options.fixedBatchSize, durationSeconds: options.leverDuration, webhook: false };
+          for (const windowMs of options.leverRunWindows) {
+            const env = { INGEST_RUN_WINDOW_MS: String(windowMs) };
+            const spec = { name: `lever-run-window-${windowMs}`, eventsPerSecond: options.singleRate, batchSize: 1, durationSeconds: options.leverDuration, webhook: false };
             const result = await fresh({}, spec, env);
-            coalescing.push({ coalesceWindowMs: windowMs, ...leverRow(result) });
-            log(`lever coalesce ${windowMs} ms: ${JSON.stringify(leverRow(result))}`);
+            runWindow.push({ runWindowMs: windowMs, ...leverRow(result) });
+            log(`lever run window ${windowMs} ms: ${JSON.stringify(leverRow(result))}`);
           }
         } else {
-          log('attached stack: its API cannot be reconfigured from here, so the coalescing lever is skipped');
+          log('attached stack: its API cannot be reconfigured from here, so the run-window lever is skipped');
         }
-        results.levers = { batchSize, workerConcurrency, coalescing };
+        results.levers = { batchSize, workerConcurrency, runWindow };
       });
     }
   } finally {
@@ -460,7 +468,7 @@ async function main(): Promise<void> {
         warmUp: results.warmUp,
       },
       durability: notes,
-      targets: evaluateTargets({ quick: options.quick, fixed: results.fixed, sustained: results.sustained, webhook: results.webhook, naive: results.naive }),
+      targets: evaluateTargets({ quick: options.quick, single: results.single, fixed: results.fixed, sustained: results.sustained, webhook: results.webhook, naive: results.naive }),
       comparison: compare(results.postgres, results.temporal, results.naive, results.sustained),
       ceilings: {
         postgres: results.postgres && {
@@ -475,6 +483,7 @@ async function main(): Promise<void> {
         },
       },
       eventflow: {
+        singleEvent: results.single && summarizePhase(results.single),
         fixedRate: results.fixed && summarizePhase(results.fixed),
         sustained: results.sustained && summarizePhase(results.sustained),
         webhook: results.webhook && summarizePhase(results.webhook),
