@@ -9,6 +9,7 @@ import type { Logger } from '../logging.ts';
 import { metricsRoute } from '../telemetry/metrics.ts';
 import type { RouteDeps } from './deps.ts';
 import type { Admission } from './events/admission.ts';
+import { createAcceptor } from './events/accept.ts';
 import { createAuthenticator, KEY_CACHE_TTL_MS } from './middleware/auth.ts';
 import { handleErrors } from './middleware/handle-errors.ts';
 import { authRouter, meRouter } from './routes/auth.ts';
@@ -18,6 +19,7 @@ import { deadLettersRouter } from './routes/dead-letters.ts';
 import { eventsRouter } from './routes/events.ts';
 import { healthRouter } from './routes/health.ts';
 import { keysRouter } from './routes/keys.ts';
+import { membersRouter } from './routes/members.ts';
 import { notificationRulesRouter } from './routes/notification-rules.ts';
 import { projectsRouter } from './routes/projects.ts';
 import { schemasRouter } from './routes/schemas.ts';
@@ -55,16 +57,20 @@ export function createApp(deps: AppDeps): Koa<ApiState> {
     taskQueue: deps.config.temporal.taskQueue,
     auth: createAuthenticator(deps.db, signer, deps.keyCacheTtlMs ?? KEY_CACHE_TTL_MS),
     signer,
-    acceptRequests: createGroupCommitter(
-      deps.db,
-      { writers: deps.config.api.ingest.commitWriters, maxEvents: deps.config.api.ingest.runMaxEvents },
-      () => deps.runStarter.notify(),
-    ),
-    admission: deps.admission,
+    accept: createAcceptor({
+      admission: deps.admission,
+      taskQueue: deps.config.temporal.taskQueue,
+      acceptRequests: createGroupCommitter(
+        deps.db,
+        { writers: deps.config.api.ingest.commitWriters, maxEvents: deps.config.api.ingest.runMaxEvents },
+        () => deps.runStarter.notify(),
+      ),
+    }),
   };
   const resources = [
     projectsRouter,
     keysRouter,
+    membersRouter,
     eventsRouter,
     schemasRouter,
     batchesRouter,
