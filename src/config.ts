@@ -79,6 +79,15 @@ export interface EventFlowConfig {
     maxFailuresPerAddress: number;
     failureWindowSeconds: number;
   };
+  graphql: {
+    /** Serve GraphiQL at GET /graphql (the dev stack turns it on). */
+    graphiql: boolean;
+    /** Answer introspection queries (schema discovery for tools). */
+    introspection: boolean;
+    /** Deepest selection nesting and highest estimated cost a query may have before it is refused. */
+    maxDepth: number;
+    maxCost: number;
+  };
   logLevel: string;
   otlpEndpoint: string | undefined;
 }
@@ -210,6 +219,12 @@ export function loadConfig(env: Env = process.env): EventFlowConfig {
       maxFailuresPerAccount: integer(env, 'AUTH_MAX_FAILURES_PER_ACCOUNT', 5, 1),
       maxFailuresPerAddress: integer(env, 'AUTH_MAX_FAILURES_PER_ADDRESS', 20, 1),
       failureWindowSeconds: integer(env, 'AUTH_FAILURE_WINDOW_SECONDS', 900, 1),
+    },
+    graphql: {
+      graphiql: env.GRAPHQL_GRAPHIQL === 'true' || env.GRAPHQL_GRAPHIQL === '1',
+      introspection: env.GRAPHQL_INTROSPECTION !== 'false' && env.GRAPHQL_INTROSPECTION !== '0',
+      maxDepth: integer(env, 'GRAPHQL_MAX_DEPTH', 8, 2),
+      maxCost: integer(env, 'GRAPHQL_MAX_COST', 5_000, 10),
     },
     logLevel: env.LOG_LEVEL || 'info',
     otlpEndpoint: env.OTEL_EXPORTER_OTLP_ENDPOINT || undefined,

@@ -25,6 +25,7 @@ import { projectsRouter } from './routes/projects.ts';
 import { schemasRouter } from './routes/schemas.ts';
 import { statsRouter } from './routes/stats.ts';
 import { eventDeliveriesRouter, webhooksRouter } from './routes/webhooks.ts';
+import { graphqlRoute } from '../graphql/server.ts';
 import type { ApiState } from './state.ts';
 import type { TemporalClientRef } from './temporal-access.ts';
 
@@ -89,6 +90,8 @@ export function createApp(deps: AppDeps): Koa<ApiState> {
   app.use(codecRouter(routeDeps).routes());
   app.use(authRouter(routeDeps).routes());
   app.use(meRouter(routeDeps).routes());
+  // Authenticates per field (register/login-style operations need no caller), by the same rules.
+  app.use(graphqlRoute(routeDeps));
   for (const resource of resources) {
     // Each resource behind a router of its own: router middleware (authentication here, `requires(action)` in
     // some resources) runs only when one of that router's routes matched. So it never reaches another

@@ -2,8 +2,7 @@ import type { Knex } from 'knex';
 import type { EventFlowConfig } from '../config.ts';
 import type { Logger } from '../logging.ts';
 import type { TokenSigner } from '../auth/tokens.ts';
-import type { GroupCommitter } from '../ingest/group-commit.ts';
-import type { Admission } from './events/admission.ts';
+import type { Acceptor } from './events/accept.ts';
 import type { Authenticator } from './middleware/auth.ts';
 import type { TemporalClientRef } from './temporal-access.ts';
 
@@ -17,8 +16,6 @@ export interface RouteDeps {
   auth: Authenticator;
   /** Signs and verifies access tokens. */
   signer: TokenSigner;
-  /** Load shedding for ingestion. */
-  admission: Admission;
-  /** Acceptance: the group-committed write of accepted requests. */
-  acceptRequests: GroupCommitter;
+  /** The one ingestion path (REST and GraphQL). */
+  accept: Acceptor;
 }

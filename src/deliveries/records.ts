@@ -101,3 +101,18 @@ export async function endpointAttempts(
 export async function eventAttempts(db: Knex, projectId: string, eventId: string, limit: number): Promise<DeliveryAttemptRow[]> {
   return db('delivery_attempts').where({ project_id: projectId, event_id: eventId }).orderBy('id').limit(limit);
 }
+
+/** Tracked deliveries of many events in one query (GraphQL's batched loading). */
+export async function deliveriesOfEvents(db: Knex, projectId: string, eventIds: readonly string[]): Promise<DeliveryRow[]> {
+  return db('deliveries').where('project_id', projectId).whereIn('event_id', eventIds).orderBy('created_at');
+}
+
+/** Attempts of many deliveries, or of many events, in one query (GraphQL's batched loading). */
+export async function attemptsOf(
+  db: Knex,
+  projectId: string,
+  by: 'delivery_id' | 'event_id',
+  ids: readonly string[],
+): Promise<DeliveryAttemptRow[]> {
+  return db('delivery_attempts').where('project_id', projectId).whereIn(by, ids).orderBy([{ column: 'attempted_at' }, { column: 'id' }]);
+}

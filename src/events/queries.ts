@@ -142,3 +142,14 @@ export async function loadStoredEvents(db: Knex, projectId: string, ids: string[
 export async function eventExists(db: Knex, projectId: string, id: string): Promise<boolean> {
   return Boolean(await db('events').where({ project_id: projectId, id }).first('id'));
 }
+
+/** How many events match a filter: an exact count over the project's index range (for totalCount). */
+export async function countEvents(db: Knex, projectId: string, filter: Omit<EventFilter, 'limit' | 'after'>): Promise<number> {
+  const query = db('events').where('project_id', projectId);
+  if (filter.type !== undefined) query.where('type', filter.type);
+  if (filter.userId !== undefined) query.where('user_id', filter.userId);
+  if (filter.from !== undefined) query.where('timestamp', '>=', filter.from);
+  if (filter.to !== undefined) query.where('timestamp', '<=', filter.to);
+  const [{ n }] = await query.count({ n: '*' });
+  return Number(n);
+}

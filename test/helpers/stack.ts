@@ -120,7 +120,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     const response = await fetch(baseUrl + path, {
       method,
       headers: sent,
-      body: body === undefined ? undefined : typeof body === 'string' || body instanceof Uint8Array ? body : JSON.stringify(body),
+      body: body === undefined ? undefined : typeof body === 'string' || body instanceof Uint8Array ? (body as BodyInit) : JSON.stringify(body),
     });
     const text = await response.text();
     let parsed: unknown = text === '' ? undefined : text;

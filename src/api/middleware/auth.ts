@@ -37,6 +37,22 @@ export interface Authenticator {
   identifyUser: Middleware<ApiState>;
   /** Drops a key from this process's cache, e.g. right after revoking it. */
   forget(keyHash: Buffer): void;
+  /**
+   * The same resolution outside Koa's middleware chain (GraphQL): who calls, from their headers, and in
+   * which project. Throws the same ApiErrors (401, 404) as `authenticate`.
+   */
+  resolve(headers: CallerHeaders): Promise<{ principal: Principal; user?: UserIdentity }>;
+  /** The signed-in user only, as `identifyUser`. */
+  resolveUser(authorization: string): Promise<UserIdentity>;
+}
+
+export interface CallerHeaders {
+  authorization: string;
+  apiKey: string;
+  /** X-Project-Id, or '' */
+  project: string;
+  /** The request path, which may name the project (/v1/projects/:id/…). */
+  path: string;
 }
 
 /** Header a signed-in user names their project with (unless they belong to exactly one). */
@@ -86,29 +102,42 @@ export function createAuthenticator(db: Knex, signer: TokenSigner, ttlMs = KEY_C
     return { projectId: projectId.toLowerCase(), standing: { kind: 'role', role }, isRoot: false, kind: 'user', userId: identity.userId };
   }
 
-  const authenticate: Middleware<ApiState> = async (ctx, next) => {
-    const key = presentedKey(ctx.get('Authorization'), ctx.get('X-API-Key'));
+  async function resolve({ authorization, apiKey, project, path }: CallerHeaders): Promise<{ principal: Principal; user?: UserIdentity }> {
+    const key = presentedKey(authorization, apiKey);
     if (!key) {
       throw new ApiError(401, 'unauthorized', 'an API key or access token is required: send "Authorization: Bearer <key or token>" or "X-API-Key: <key>"');
     }
     if (LOOKS_LIKE_JWT.test(key)) {
       const identity = await user(key);
-      ctx.state.user = identity;
-      ctx.state.auth = await userPrincipal(identity, ctx.get(PROJECT_HEADER) || (PROJECT_PATH.exec(ctx.path)?.[1] ?? ''));
-    } else {
-      const principal = key.length <= MAX_KEY_LENGTH ? await lookup(key) : undefined;
-      if (!principal) throw new ApiError(401, 'unauthorized', 'the API key is unknown or revoked');
-      ctx.state.auth = principal;
+      return { user: identity, principal: await userPrincipal(identity, project || (PROJECT_PATH.exec(path)?.[1] ?? '')) };
     }
+    const principal = key.length <= MAX_KEY_LENGTH ? await lookup(key) : undefined;
+    if (!principal) throw new ApiError(401, 'unauthorized', 'the API key is unknown or revoked');
+    return { principal };
+  }
+
+  async function resolveUser(authorization: string): Promise<UserIdentity> {
+    const token = presentedKey(authorization, '');
+    if (!token || !LOOKS_LIKE_JWT.test(token)) {
+      throw new ApiError(401, 'unauthorized', 'an access token is required: send "Authorization: Bearer <access token>" (log in at POST /v1/auth/login)');
+    }
+    return user(token);
+  }
+
+  const authenticate: Middleware<ApiState> = async (ctx, next) => {
+    const { principal, user: identity } = await resolve({
+      authorization: ctx.get('Authorization'),
+      apiKey: ctx.get('X-API-Key'),
+      project: ctx.get(PROJECT_HEADER),
+      path: ctx.path,
+    });
+    ctx.state.auth = principal;
+    if (identity) ctx.state.user = identity;
     await next();
   };
 
   const identifyUser: Middleware<ApiState> = async (ctx, next) => {
-    const token = presentedKey(ctx.get('Authorization'), '');
-    if (!token || !LOOKS_LIKE_JWT.test(token)) {
-      throw new ApiError(401, 'unauthorized', 'an access token is required: send "Authorization: Bearer <access token>" (log in at POST /v1/auth/login)');
-    }
-    ctx.state.user = await user(token);
+    ctx.state.user = await resolveUser(ctx.get('Authorization'));
     await next();
   };
 
@@ -116,6 +145,8 @@ export function createAuthenticator(db: Knex, signer: TokenSigner, ttlMs = KEY_C
     authenticate,
     identifyUser,
     forget: (keyHash) => void cache.delete(keyHash.toString('base64')),
+    resolve,
+    resolveUser,
   };
 }
 

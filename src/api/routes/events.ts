@@ -1,13 +1,8 @@
-import { Router, type RouterContext } from '@koa/router';
+import { Router } from '@koa/router';
 import type { Middleware } from 'koa';
-import { v7 as uuidv7 } from 'uuid';
 import { observeBatchSize, recordEventsAccepted, recordEventsRejected, startIngestTimer } from '../../telemetry/metrics.ts';
-import { activeTraceparent, annotateBatch, inSpan } from '../../telemetry/spans.ts';
-import { pendingRequest } from '../../ingest/queries.ts';
 import type { RouteDeps } from '../deps.ts';
-import { ApiError, databaseUnavailable, notFound } from '../errors.ts';
-import { derivedEventId, idempotentBatchId } from '../events/ids.ts';
-import { createIngestParser } from '../events/ingest.ts';
+import { ApiError, notFound } from '../errors.ts';
 import { findEvent, listEvents, listRejectedEvents, type EventRow } from '../../events/queries.ts';
 import { requires } from '../middleware/auth.ts';
 import { jsonBody } from '../middleware/json-body.ts';
@@ -15,7 +10,6 @@ import { validateQuery, type Valid } from '../middleware/validate.ts';
 import { decodeCursor, page, PAGE_PARAMS, pageSize, TIME_PARAM } from '../pagination.ts';
 import type { ApiState } from '../state.ts';
 
-const MAX_IDEMPOTENCY_KEY_LENGTH = 128;
 const CURSOR_TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
 
 const EVENTS_QUERY = {
@@ -44,53 +38,19 @@ const REJECTED_QUERY = {
 type EventsQuery = { type?: string; user_id?: string; from?: string; to?: string; limit?: string; cursor?: string };
 type RejectedQuery = Omit<EventsQuery, 'user_id'>;
 
-export function eventsRouter({ db, admission, acceptRequests, taskQueue }: RouteDeps): Router<ApiState> {
-  const parseIngestBody = createIngestParser();
+export function eventsRouter({ db, accept }: RouteDeps): Router<ApiState> {
   const router = new Router<ApiState>({ prefix: '/v1/events' });
-  // Any key may ingest. The answer is sent only once the request's events are committed to Postgres:
-  // from then on they are processed (exactly once) even if this process dies.
+  // The answer is sent only once the request's events are committed to Postgres (src/api/events/accept.ts).
   router.post('/', requires('events:ingest'), measureIngest, jsonBody, async (ctx) => {
-    const accepted = await inSpan('eventflow.ingest', { 'eventflow.project_id': ctx.state.auth.projectId }, () => ingest(ctx));
+    ctx.body = await accept({
+      projectId: ctx.state.auth.projectId,
+      body: ctx.state.body,
+      idempotencyKey: ctx.headers['idempotency-key'],
+      clientIp: clientIp(ctx.ip),
+      userAgent: ctx.get('User-Agent') || undefined,
+    });
     ctx.status = 202;
-    ctx.body = accepted;
   });
-
-  async function ingest(ctx: RouterContext<ApiState>) {
-    const receivedAt = new Date();
-    const projectId = ctx.state.auth.projectId;
-    const idempotencyKey = ctx.headers['idempotency-key'];
-    if (idempotencyKey !== undefined && (typeof idempotencyKey !== 'string' || idempotencyKey.length === 0 || idempotencyKey.length > MAX_IDEMPOTENCY_KEY_LENGTH)) {
-      throw new ApiError(400, 'invalid_idempotency_key', `Idempotency-Key must be 1–${MAX_IDEMPOTENCY_KEY_LENGTH} characters`, [
-        { field: 'Idempotency-Key', message: `must be 1–${MAX_IDEMPOTENCY_KEY_LENGTH} characters` },
-      ]);
-    }
-
-    // With an Idempotency-Key a retried request maps to the same batch, workflow and event ids.
-    const batchId = idempotencyKey === undefined ? uuidv7() : idempotentBatchId(projectId, idempotencyKey);
-    const { events, sentAt } = parseIngestBody(ctx.state.body, {
-      receivedAtMs: receivedAt.getTime(),
-      assignId: idempotencyKey === undefined ? () => uuidv7() : (index) => derivedEventId(batchId, index),
-    });
-    const ids = events.map((event) => event.id);
-    annotateBatch(batchId, ids);
-
-    const request = pendingRequest({
-      batchId,
-      projectId,
-      taskQueue,
-      receivedAt: receivedAt.toISOString(),
-      ...(sentAt === undefined ? {} : { sentAt }),
-      client: { ip: clientIp(ctx.ip), ...(ctx.get('User-Agent') ? { userAgent: ctx.get('User-Agent') } : {}) },
-      events,
-      traceparent: activeTraceparent(),
-    });
-    await admission.admit(events.length, () =>
-      acceptRequests.append(request).catch((error: unknown) => {
-        throw databaseUnavailable(error);
-      }),
-    );
-    return { batch_id: batchId, accepted: events.length, ids };
-  }
 
   router.get<Valid<never, EventsQuery>>('/', requires('project:read'), validateQuery<EventsQuery>(EVENTS_QUERY), async (ctx) => {
     const query = ctx.state.query;

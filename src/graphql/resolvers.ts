@@ -1,0 +1,274 @@
+import { GraphQLError, GraphQLScalarType, Kind } from 'graphql';
+import type { Knex } from 'knex';
+import { findUser, listMembers, membershipsOf } from '../accounts/queries.ts';
+import { allowedActions } from '../auth/policy.ts';
+import type { Acceptor } from '../api/events/accept.ts';
+import { ApiError, notFound } from '../api/errors.ts';
+import { isStorableInstant } from '../api/validation.ts';
+import { callTemporal, type TemporalClientRef } from '../api/temporal-access.ts';
+import { listEndpoints } from '../deliveries/endpoints.ts';
+import { findDelivery, listDeadLetters } from '../deliveries/records.ts';
+import { listRules } from '../deliveries/rules.ts';
+import type { DeliveryAttemptRow, DeliveryRow } from '../deliveries/types.ts';
+import { countEvents, findEvent, listEvents, type EventRow } from '../events/queries.ts';
+import { listKeys } from '../keys/queries.ts';
+import { findProject } from '../projects/queries.ts';
+import { listLatestSchemas } from '../schemas/queries.ts';
+import { projectStats } from '../stats/queries.ts';
+import { discardSignal, replaySignal } from '../../workflows/delivery.ts';
+import { decodeCursor, encodeCursor, MAX_PAGE_SIZE } from '../api/pagination.ts';
+import type { GraphQLContext } from './context.ts';
+
+// Resolvers map rows to the schema's camelCase and ask the one rule set (ctx.can) before every read or
+// write. Queries are the same domain queries REST uses; nothing here writes SQL.
+
+const CURSOR_TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
+
+function badInput(message: string, field: string): GraphQLError {
+  return new GraphQLError(message, { extensions: { code: 'BAD_USER_INPUT', field } });
+}
+
+function pageLimit(value: number | null | undefined, field: string): number {
+  const limit = value ?? 50;
+  if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE_SIZE) throw badInput(`${field} must be between 1 and ${MAX_PAGE_SIZE}`, field);
+  return limit;
+}
+
+const DateTime: GraphQLScalarType<string, string> = new GraphQLScalarType<string, string>({
+  name: 'DateTime',
+  description: 'An ISO-8601 instant with a time zone, e.g. 2026-12-03T10:00:00Z',
+  serialize: (value) => (value instanceof Date ? value.toISOString() : String(value)),
+  parseValue(value): string {
+    if (typeof value !== 'string' || !isStorableInstant(value) || !/[zZ]|[+-]\d{2}:?\d{2}$/.test(value)) throw new TypeError('must be an ISO-8601 date-time with a time zone');
+    return new Date(value).toISOString();
+  },
+  parseLiteral(ast): string {
+    if (ast.kind !== Kind.STRING) throw new TypeError('must be an ISO-8601 date-time string');
+    return DateTime.parseValue(ast.value);
+  },
+});
+
+const JSONScalar = new GraphQLScalarType({
+  name: 'JSON',
+  description: 'Any JSON value',
+  serialize: (value) => value,
+  parseValue: (value) => value,
+  parseLiteral: function literal(ast): unknown {
+    switch (ast.kind) {
+      case Kind.STRING:
+      case Kind.BOOLEAN:
+        return ast.value;
+      case Kind.INT:
+      case Kind.FLOAT:
+        return Number(ast.value);
+      case Kind.NULL:
+        return null;
+      case Kind.LIST:
+        return ast.values.map((item) => literal(item));
+      case Kind.OBJECT:
+        return Object.fromEntries(ast.fields.map((field) => [field.name.value, literal(field.value)]));
+      default:
+        throw new TypeError('variables are not allowed inside JSON literals');
+    }
+  },
+});
+
+function eventNode(row: EventRow) {
+  return {
+    id: row.id,
+    type: row.type,
+    userId: row.user_id,
+    anonymousId: row.anonymous_id,
+    timestamp: row.timestamp,
+    receivedAt: row.received_at,
+    properties: row.properties,
+    context: row.context,
+    enrichment: row.enrichment,
+    batchId: row.batch_id,
+  };
+}
+
+function deliveryNode(row: DeliveryRow) {
+  return {
+    id: row.delivery_id,
+    channel: row.channel,
+    targetId: row.target_id,
+    eventId: row.event_id,
+    eventType: row.event_type,
+    status: row.status,
+    lastError: row.last_error,
+    workflowId: row.workflow_id,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+function attemptNode(row: DeliveryAttemptRow) {
+  return {
+    attempt: row.attempt,
+    attemptedAt: row.attempted_at,
+    statusCode: row.status_code,
+    durationMs: row.duration_ms,
+    outcome: row.outcome,
+    error: row.error,
+  };
+}
+
+interface Deps {
+  db: Knex;
+  temporal: TemporalClientRef;
+  accept: Acceptor;
+}
+
+type Args<T> = Record<string, never> & T;
+
+export function createResolvers({ db, temporal, accept }: Deps) {
+  async function parkedDelivery(ctx: GraphQLContext, id: string) {
+    const { projectId } = await ctx.can('deliveries:act');
+    const row = id.length <= 128 ? await findDelivery(db, projectId, id) : undefined;
+    if (!row) throw notFound('dead letter');
+    if (row.status !== 'dead_lettered') throw new ApiError(409, 'not_dead_lettered', `this delivery is ${row.status}, not dead-lettered`);
+    return row;
+  }
+
+  return {
+    DateTime,
+    JSON: JSONScalar,
+    Query: {
+      async me(_: unknown, __: unknown, ctx: GraphQLContext) {
+        const identity = await ctx.user();
+        const user = await findUser(db, identity.userId);
+        if (!user) throw new ApiError(401, 'invalid_token', 'this account no longer exists');
+        const memberships = await membershipsOf(db, user.id);
+        return {
+          id: user.id,
+          email: user.email,
+          name: user.name,
+          projects: memberships.map((m) => ({ id: m.project_id, name: m.project_name, role: m.role, permissions: allowedActions({ kind: 'role', role: m.role }) })),
+        };
+      },
+      async projects(_: unknown, __: unknown, ctx: GraphQLContext) {
+        const { principal, user } = await ctx.caller();
+        if (user) {
+          const memberships = await membershipsOf(db, user.userId);
+          return memberships.map((m) => ({ id: m.project_id, name: m.project_name, role: m.role, permissions: allowedActions({ kind: 'role', role: m.role }) }));
+        }
+        const project = await findProject(db, principal.projectId);
+        return project ? [{ id: project.id, name: project.name, role: null, permissions: allowedActions(principal.standing) }] : [];
+      },
+      async events(_: unknown, args: Args<{ filter?: { type?: string; userId?: string; from?: string; to?: string }; first?: number; after?: string }>, ctx: GraphQLContext) {
+        const { projectId } = await ctx.can('project:read');
+        const limit = pageLimit(args.first, 'first');
+        const filter = { type: args.filter?.type, userId: args.filter?.userId, from: args.filter?.from, to: args.filter?.to };
+        let after: string[] | undefined;
+        if (args.after) {
+          try {
+            after = decodeCursor(args.after, 2, ([timestamp]) => CURSOR_TIMESTAMP.test(timestamp));
+          } catch {
+            throw badInput('after is not a cursor returned by this field', 'after');
+          }
+        }
+        const [rows, totalCount] = await Promise.all([listEvents(db, projectId, { ...filter, after, limit }), countEvents(db, projectId, filter)]);
+        const page = rows.slice(0, limit);
+        const edges = page.map((row) => ({ cursor: encodeCursor([row.cursor_timestamp, row.id]), node: eventNode(row) }));
+        return { edges, totalCount, pageInfo: { hasNextPage: rows.length > limit, endCursor: edges.at(-1)?.cursor ?? null } };
+      },
+      async event(_: unknown, { id }: Args<{ id: string }>, ctx: GraphQLContext) {
+        const { projectId } = await ctx.can('project:read');
+        const row = id.length <= 256 ? await findEvent(db, projectId, id) : undefined;
+        return row ? eventNode(row) : null;
+      },
+      async eventsByType(_: unknown, { eventType, limit }: Args<{ eventType: string; limit?: number }>, ctx: GraphQLContext) {
+        const { projectId } = await ctx.can('project:read');
+        const count = pageLimit(limit, 'limit');
+        return (await listEvents(db, projectId, { type: eventType, limit: count })).slice(0, count).map(eventNode);
+      },
+      async eventsByUser(_: unknown, { userId, limit }: Args<{ userId: string; limit?: number }>, ctx: GraphQLContext) {
+        const { projectId } = await ctx.can('project:read');
+        const count = pageLimit(limit, 'limit');
+        return (await listEvents(db, projectId, { userId, limit: count })).slice(0, count).map(eventNode);
+      },
+      async eventStats(_: unknown, __: unknown, ctx: GraphQLContext) {
+        const { projectId } = await ctx.can('project:read');
+        const stats = await projectStats(db, projectId);
+        return {
+          totalEvents: Number(stats.total),
+          eventsToday: Number(stats.today),
+          eventsThisWeek: Number(stats.last_7_days),
+          uniqueUsers: Number(stats.unique_users),
+          topEvents: stats.top_event_types.map(({ type, count }) => ({ type, count: Number(count) })),
+          eventsByType: Object.entries(stats.counts_by_type).map(([type, count]) => ({ type, count: Number(count) })),
+          hourly: stats.hourly_last_24h.map(({ hour, count }) => ({ hour, count: Number(count) })),
+        };
+      },
+      async webhooks(_: unknown, __: unknown, ctx: GraphQLContext) {
+        const { projectId } = await ctx.can('project:read');
+        return (await listEndpoints(db, projectId)).map((row) => ({
+          id: row.id,
+          url: row.url,
+          eventTypes: row.event_types,
+          description: row.description,
+          enabled: row.enabled,
+          createdAt: row.created_at,
+        }));
+      },
+      async deadLetters(_: unknown, args: Args<{ filter?: { endpointId?: string; eventType?: string; from?: string; to?: string }; first?: number }>, ctx: GraphQLContext) {
+        const { projectId } = await ctx.can('project:read');
+        const limit = pageLimit(args.first, 'first');
+        const rows = await listDeadLetters(db, projectId, { ...args.filter }, { limit });
+        return rows.slice(0, limit).map(deliveryNode);
+      },
+      async notificationRules(_: unknown, __: unknown, ctx: GraphQLContext) {
+        const { projectId } = await ctx.can('project:read');
+        return (await listRules(db, projectId)).map((row) => ({
+          id: row.id,
+          eventTypes: row.event_types,
+          recipients: row.recipients,
+          subjectTemplate: row.subject_template,
+          enabled: row.enabled,
+        }));
+      },
+      async schemas(_: unknown, __: unknown, ctx: GraphQLContext) {
+        const { projectId } = await ctx.can('project:read');
+        return listLatestSchemas(db, projectId);
+      },
+      async apiKeys(_: unknown, __: unknown, ctx: GraphQLContext) {
+        const { projectId } = await ctx.can('keys:manage');
+        return (await listKeys(db, projectId)).map((row) => ({ id: row.id, kind: row.kind, name: row.name, prefix: row.prefix, createdAt: row.created_at }));
+      },
+      async members(_: unknown, __: unknown, ctx: GraphQLContext) {
+        const { projectId } = await ctx.can('project:read');
+        return (await listMembers(db, projectId)).map((row) => ({ userId: row.user_id, email: row.email, name: row.name, role: row.role }));
+      },
+    },
+    Mutation: {
+      async trackEvent(_: unknown, { event, idempotencyKey }: Args<{ event: Record<string, unknown>; idempotencyKey?: string }>, ctx: GraphQLContext) {
+        const { projectId } = await ctx.can('events:ingest');
+        const { userId, anonymousId, ...rest } = event;
+        const body = Object.fromEntries(
+          Object.entries({ ...rest, user_id: userId, anonymous_id: anonymousId }).filter(([, value]) => value !== undefined && value !== null),
+        );
+        const accepted = await accept({ projectId, body, idempotencyKey: idempotencyKey ?? undefined, clientIp: ctx.clientIp, userAgent: ctx.userAgent });
+        return { batchId: accepted.batch_id, accepted: accepted.accepted, ids: accepted.ids };
+      },
+      async replayDeadLetter(_: unknown, { id }: Args<{ id: string }>, ctx: GraphQLContext) {
+        const row = await parkedDelivery(ctx, id);
+        await callTemporal(temporal, (client) => client.workflow.getHandle(row.workflow_id).signal(replaySignal, {}));
+        return { id: row.delivery_id, status: 'replaying', workflowId: row.workflow_id };
+      },
+      async discardDeadLetter(_: unknown, { id, reason }: Args<{ id: string; reason?: string }>, ctx: GraphQLContext) {
+        if (reason !== undefined && reason !== null && reason.length > 1000) throw badInput('reason is at most 1,000 characters', 'reason');
+        const row = await parkedDelivery(ctx, id);
+        await callTemporal(temporal, (client) => client.workflow.getHandle(row.workflow_id).signal(discardSignal, reason ? { reason } : {}));
+        return { id: row.delivery_id, status: 'discarding', workflowId: row.workflow_id };
+      },
+    },
+    Event: {
+      deliveries: async (event: { id: string }, _: unknown, ctx: GraphQLContext) => (await ctx.loaders.deliveriesByEvent.load(event.id)).map(deliveryNode),
+      attempts: async (event: { id: string }, _: unknown, ctx: GraphQLContext) => (await ctx.loaders.attemptsByEvent.load(event.id)).map(attemptNode),
+    },
+    Delivery: {
+      attempts: async (delivery: { id: string }, _: unknown, ctx: GraphQLContext) => (await ctx.loaders.attemptsByDelivery.load(delivery.id)).map(attemptNode),
+    },
+  };
+}
