@@ -39,7 +39,7 @@ async function forEachLimited<T>(items: T[], limit: number, run: (item: T) => Pr
 }
 
 export function createDeliveryActivities({ db, config, temporal }: DeliveryDependencies) {
-  const deliverer = createDeliverer(config);
+  const deliverer = createDeliverer(config, db);
 
   function attemptRow(ref: DeliveryRef, report: AttemptReport, attemptedAt: Date): NewAttempt {
     return {

@@ -10,6 +10,7 @@ import { metricsRoute } from '../telemetry/metrics.ts';
 import type { RouteDeps } from './deps.ts';
 import type { Admission } from './events/admission.ts';
 import { createAcceptor } from './events/accept.ts';
+import type { NotificationHub } from '../deliveries/notification-hub.ts';
 import { createAuthenticator, KEY_CACHE_TTL_MS } from './middleware/auth.ts';
 import { handleErrors } from './middleware/handle-errors.ts';
 import { authRouter, meRouter } from './routes/auth.ts';
@@ -21,6 +22,7 @@ import { healthRouter } from './routes/health.ts';
 import { keysRouter } from './routes/keys.ts';
 import { membersRouter } from './routes/members.ts';
 import { notificationRulesRouter } from './routes/notification-rules.ts';
+import { notificationsRouter } from './routes/notifications.ts';
 import { projectsRouter } from './routes/projects.ts';
 import { schemasRouter } from './routes/schemas.ts';
 import { statsRouter } from './routes/stats.ts';
@@ -39,6 +41,7 @@ export interface AppDeps {
   admission: Admission;
   /** Told when requests were accepted, so it claims them into runs without waiting for its poll. */
   runStarter: Pick<RunStarter, 'notify'>;
+  notificationHub: NotificationHub;
 }
 
 export function createApp(deps: AppDeps): Koa<ApiState> {
@@ -58,6 +61,7 @@ export function createApp(deps: AppDeps): Koa<ApiState> {
     taskQueue: deps.config.temporal.taskQueue,
     auth: createAuthenticator(deps.db, signer, deps.keyCacheTtlMs ?? KEY_CACHE_TTL_MS),
     signer,
+    notificationHub: deps.notificationHub,
     accept: createAcceptor({
       admission: deps.admission,
       taskQueue: deps.config.temporal.taskQueue,
@@ -79,6 +83,7 @@ export function createApp(deps: AppDeps): Koa<ApiState> {
     webhooksRouter,
     eventDeliveriesRouter,
     notificationRulesRouter,
+    notificationsRouter,
     deadLettersRouter,
   ].map((resource) => resource(routeDeps));
 

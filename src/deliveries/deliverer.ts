@@ -1,3 +1,4 @@
+import type { Knex } from 'knex';
 import type { EventFlowConfig } from '../config.ts';
 import type { DeliverableEvent } from '../events/queries.ts';
 import type { AttemptReport, DeliveryRef } from '../shared/delivery.ts';
@@ -5,6 +6,7 @@ import { recordDelivery } from '../telemetry/metrics.ts';
 import { inSpan, markFailed } from '../telemetry/spans.ts';
 import { renderEmail, resolveRecipients } from './channels/email/render.ts';
 import { closeMailer, createMailer, sendEmail } from './channels/email/send.ts';
+import { deliverInApp } from './channels/in-app/deliver.ts';
 import { sendWebhook } from './channels/webhook/send.ts';
 import { signatureHeaders, webhookId } from './channels/webhook/signing.ts';
 import type { DeliveryTarget } from './targets.ts';
@@ -14,8 +16,10 @@ function webhookBody(event: DeliverableEvent): string {
   return JSON.stringify({ type: event.type, timestamp: event.timestamp, data: event });
 }
 
+const SPAN_NAMES = { webhook: 'eventflow.webhook.deliver', email: 'eventflow.email.send', in_app: 'eventflow.in_app.notify' } as const;
+
 /** Sends one attempt of one delivery over its channel, and applies what the outcome says about the target. */
-export function createDeliverer(config: EventFlowConfig) {
+export function createDeliverer(config: EventFlowConfig, db: Knex) {
   // Pooled SMTP transport, created lazily: most deployments configure webhooks only.
   let mailer: ReturnType<typeof createMailer> | undefined;
 
@@ -31,13 +35,14 @@ export function createDeliverer(config: EventFlowConfig) {
   }
 
   /**
-   * One attempt inside its own span (`eventflow.webhook.deliver` / `eventflow.email.send`): a failed
-   * attempt is a returned outcome, not an exception, so the span's ERROR status is set here.
+   * One attempt inside its own span (`eventflow.webhook.deliver` / `eventflow.email.send` /
+   * `eventflow.in_app.notify`): a failed attempt is a returned outcome, not an exception, so the span's
+   * ERROR status is set here.
    */
   async function deliver(target: DeliveryTarget, event: DeliverableEvent, ref: DeliveryRef, attempt: number): Promise<AttemptReport> {
     const webhook = target.channel === 'webhook';
     const report = await inSpan(
-      webhook ? 'eventflow.webhook.deliver' : 'eventflow.email.send',
+      SPAN_NAMES[target.channel],
       {
         [webhook ? 'eventflow.endpoint_id' : 'eventflow.rule_id']: target.id,
         'eventflow.event_id': event.id,
@@ -78,6 +83,10 @@ export function createDeliverer(config: EventFlowConfig) {
         allowList: config.webhooks.allowedPrivateTargets,
       });
       return { attempt, ...result };
+    }
+    if (target.channel === 'in_app') {
+      const notice = { ...target, ruleId: target.id };
+      return { attempt, ...(await deliverInApp(db, notice, event)) };
     }
     if (!config.smtp.url) {
       return { attempt, outcome: 'retryable', durationMs: 0, error: 'SMTP_URL is not configured' };

@@ -6,11 +6,14 @@ import type { NotificationRuleRow } from './types.ts';
 
 export type RuleView = Omit<NotificationRuleRow, 'project_id'>;
 const VIEW_COLUMNS = [
-  'id', 'event_types', 'recipients', 'recipient_property', 'subject_template', 'body_template', 'enabled',
-  'created_at', 'updated_at',
+  'id', 'channel', 'event_types', 'recipients', 'recipient_roles', 'recipient_property', 'subject_template', 'body_template',
+  'enabled', 'created_at', 'updated_at',
 ] as const;
 
-export type RuleFields = Pick<NotificationRuleRow, 'event_types' | 'recipients' | 'recipient_property' | 'subject_template' | 'body_template' | 'enabled'>;
+export type RuleFields = Pick<
+  NotificationRuleRow,
+  'channel' | 'event_types' | 'recipients' | 'recipient_roles' | 'recipient_property' | 'subject_template' | 'body_template' | 'enabled'
+>;
 
 export async function listRules(db: Knex, projectId: string): Promise<RuleView[]> {
   return db('notification_rules').select(VIEW_COLUMNS).where({ project_id: projectId }).orderBy([{ column: 'created_at' }, { column: 'id' }]);

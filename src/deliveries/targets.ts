@@ -31,7 +31,16 @@ export interface EmailTarget extends TargetBase {
   bodyTemplate: string;
 }
 
-export type DeliveryTarget = WebhookTarget | EmailTarget;
+export interface InAppTarget extends TargetBase {
+  channel: 'in_app';
+  projectId: string;
+  recipientEmails: string[];
+  recipientRoles: string[];
+  subjectTemplate: string;
+  bodyTemplate: string;
+}
+
+export type DeliveryTarget = WebhookTarget | EmailTarget | InAppTarget;
 
 function webhookTarget(row: WebhookEndpointRow, now: Date): WebhookTarget {
   const previousValid = row.previous_secret && row.previous_secret_expires_at && row.previous_secret_expires_at > now;
@@ -47,7 +56,20 @@ function webhookTarget(row: WebhookEndpointRow, now: Date): WebhookTarget {
   };
 }
 
-function emailTarget(row: NotificationRuleRow): EmailTarget {
+function ruleTarget(row: NotificationRuleRow): EmailTarget | InAppTarget {
+  if (row.channel === 'in_app') {
+    return {
+      channel: 'in_app',
+      id: row.id,
+      projectId: row.project_id,
+      recipientEmails: row.recipients,
+      recipientRoles: row.recipient_roles,
+      subjectTemplate: row.subject_template,
+      bodyTemplate: row.body_template,
+      retrySchedule: null,
+      matches: (type) => matchesEventType(row.event_types, type),
+    };
+  }
   return {
     channel: 'email',
     id: row.id,
@@ -64,7 +86,7 @@ function emailTarget(row: NotificationRuleRow): EmailTarget {
 export async function enabledTargetsFor(db: Knex, projectId: string): Promise<DeliveryTarget[]> {
   const [endpoints, rules] = await Promise.all([enabledEndpoints(db, projectId), enabledRules(db, projectId)]);
   const now = new Date();
-  return [...endpoints.map((row) => webhookTarget(row, now)), ...rules.map(emailTarget)];
+  return [...endpoints.map((row) => webhookTarget(row, now)), ...rules.map(ruleTarget)];
 }
 
 /**
@@ -88,5 +110,5 @@ export async function loadTarget(db: Knex, projectId: string, channel: DeliveryC
     return row && webhookTarget(row, new Date());
   }
   const row = await ruleForDelivery(db, projectId, targetId);
-  return row && emailTarget(row);
+  return row && row.channel === channel ? ruleTarget(row) : undefined;
 }

@@ -25,8 +25,13 @@ export interface WebhookEndpointRow {
 export interface NotificationRuleRow {
   id: string;
   project_id: string;
+  /** `email`: mail the recipients; `in_app`: notify the project's members who match. */
+  channel: 'email' | 'in_app';
   event_types: string[];
+  /** Email addresses (for `in_app`: of members to notify). */
   recipients: string[];
+  /** For `in_app`: members with these roles. */
+  recipient_roles: string[];
   recipient_property: string | null;
   subject_template: string;
   body_template: string;
@@ -65,4 +70,17 @@ export interface DeliveryAttemptRow {
   error: string | null;
   outcome: AttemptOutcome;
   trace_id: string | null;
+}
+
+export interface NotificationRow {
+  id: string;
+  project_id: string;
+  user_id: string;
+  rule_id: string;
+  event_id: string;
+  event_type: string;
+  title: string;
+  body: string;
+  created_at: Date;
+  read_at: Date | null;
 }

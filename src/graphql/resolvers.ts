@@ -8,6 +8,7 @@ import { isStorableInstant } from '../api/validation.ts';
 import { callTemporal, type TemporalClientRef } from '../api/temporal-access.ts';
 import { listEndpoints } from '../deliveries/endpoints.ts';
 import { findDelivery, listDeadLetters } from '../deliveries/records.ts';
+import { listNotifications, markRead, unreadCount } from '../deliveries/notifications.ts';
 import { listRules } from '../deliveries/rules.ts';
 import type { DeliveryAttemptRow, DeliveryRow } from '../deliveries/types.ts';
 import { countEvents, findEvent, listEvents, type EventRow } from '../events/queries.ts';
@@ -17,6 +18,7 @@ import { listLatestSchemas } from '../schemas/queries.ts';
 import { projectStats } from '../stats/queries.ts';
 import { discardSignal, replaySignal } from '../../workflows/delivery.ts';
 import { decodeCursor, encodeCursor, MAX_PAGE_SIZE } from '../api/pagination.ts';
+import { isUuid } from '../api/params.ts';
 import type { GraphQLContext } from './context.ts';
 
 // Resolvers map rows to the schema's camelCase and ask the one rule set (ctx.can) before every read or
@@ -131,6 +133,13 @@ export function createResolvers({ db, temporal, accept }: Deps) {
     return row;
   }
 
+  /** Notifications belong to people: a key has no inbox. */
+  async function inboxOf(ctx: GraphQLContext) {
+    const principal = await ctx.can('project:read');
+    if (!principal.userId) throw new ApiError(403, 'forbidden', 'notifications belong to users: call with an access token, not an API key');
+    return { projectId: principal.projectId, userId: principal.userId };
+  }
+
   return {
     DateTime,
     JSON: JSONScalar,
@@ -236,12 +245,35 @@ export function createResolvers({ db, temporal, accept }: Deps) {
         const { projectId } = await ctx.can('keys:manage');
         return (await listKeys(db, projectId)).map((row) => ({ id: row.id, kind: row.kind, name: row.name, prefix: row.prefix, createdAt: row.created_at }));
       },
+      async notifications(_: unknown, { first }: Args<{ first?: number }>, ctx: GraphQLContext) {
+        const limit = pageLimit(first, 'first');
+        const rows = await listNotifications(db, await inboxOf(ctx), { limit });
+        return rows.slice(0, limit).map((row) => ({
+          id: row.id,
+          ruleId: row.rule_id,
+          eventId: row.event_id,
+          eventType: row.event_type,
+          title: row.title,
+          body: row.body,
+          createdAt: row.created_at,
+          readAt: row.read_at,
+        }));
+      },
+      async unreadNotificationCount(_: unknown, __: unknown, ctx: GraphQLContext) {
+        return unreadCount(db, await inboxOf(ctx));
+      },
       async members(_: unknown, __: unknown, ctx: GraphQLContext) {
         const { projectId } = await ctx.can('project:read');
         return (await listMembers(db, projectId)).map((row) => ({ userId: row.user_id, email: row.email, name: row.name, role: row.role }));
       },
     },
     Mutation: {
+      async markNotificationsRead(_: unknown, { ids, all }: Args<{ ids?: string[] | null; all?: boolean | null }>, ctx: GraphQLContext) {
+        const inbox = await inboxOf(ctx);
+        if ((ids ? 1 : 0) + (all ? 1 : 0) !== 1) throw badInput('give either ids or all: true', 'ids');
+        if (ids && (ids.length > 1_000 || !ids.every(isUuid))) throw badInput('ids are at most 1,000 notification ids', 'ids');
+        return markRead(db, inbox, all ? 'all' : ids!.map((id) => id.toLowerCase()));
+      },
       async trackEvent(_: unknown, { event, idempotencyKey }: Args<{ event: Record<string, unknown>; idempotencyKey?: string }>, ctx: GraphQLContext) {
         const { projectId } = await ctx.can('events:ingest');
         const { userId, anonymousId, ...rest } = event;

@@ -1,7 +1,7 @@
 // Types shared by the delivery activities, the per-delivery workflow and the dead-letter API.
 // Workflow code imports this file, so it must stay free of runtime dependencies.
 
-export type DeliveryChannel = 'webhook' | 'email';
+export type DeliveryChannel = 'webhook' | 'email' | 'in_app';
 
 /** Where a delivery stands; mirrored in the `deliveries` table. */
 export type DeliveryStatus = 'retrying' | 'dead_lettered' | 'delivered' | 'discarded' | 'expired';

@@ -2,6 +2,7 @@ import { Router } from '@koa/router';
 import { checkTemplates, MAX_TEMPLATE_LENGTH, recipientPropertyProblem, TemplateError } from '../../deliveries/channels/email/render.ts';
 import { eventTypePatternProblem } from '../../deliveries/channels/webhook/filters.ts';
 import { deleteRule, findRule, insertRule, listRules, updateRule, type RuleFields } from '../../deliveries/rules.ts';
+import { ROLES } from '../../auth/policy.ts';
 import type { RouteDeps } from '../deps.ts';
 import { ApiError, invalidBody, notFound } from '../errors.ts';
 import { requires } from '../middleware/auth.ts';
@@ -11,10 +12,13 @@ import { uuidParam } from '../params.ts';
 import type { ApiState } from '../state.ts';
 import type { FieldDetail } from '../validation.ts';
 
-// Email notification rules of the caller's project: which event types mail whom, with what text.
+// Notification rules of the caller's project: which event types mail whom (`email`) or notify which
+// members in the app (`in_app`), with what text.
 // Templates are checked here, once, so delivery never meets one that cannot render.
 
 const RULE_FIELDS = {
+  channel: { enum: ['email', 'in_app'] },
+  recipient_roles: { type: 'array', maxItems: ROLES.length, uniqueItems: true, items: { enum: ROLES } },
   event_types: { type: 'array', minItems: 1, maxItems: 100, items: { type: 'string' } },
   recipients: { type: 'array', maxItems: 50, items: { type: 'string', format: 'email', maxLength: 254 } },
   recipient_property: { type: ['string', 'null'], minLength: 1, maxLength: 200 },
@@ -52,9 +56,18 @@ function checkRule(input: RuleInput): RuleInput {
 }
 
 /** Checks the rule as it will be stored (for PATCH: the merge of old and new). */
-function assertUsableRule(rule: Pick<RuleFields, 'recipients' | 'recipient_property' | 'subject_template' | 'body_template'>): void {
-  if (rule.recipients.length === 0 && !rule.recipient_property) {
-    throw invalidBody([{ field: 'recipients', message: 'give at least one recipient or a recipient_property' }]);
+function assertUsableRule(rule: Pick<RuleFields, 'channel' | 'recipients' | 'recipient_roles' | 'recipient_property' | 'subject_template' | 'body_template'>): void {
+  if (rule.channel === 'in_app') {
+    // In the app, recipients are the project's members: by role, or by their account's email.
+    if (rule.recipient_property) throw invalidBody([{ field: 'recipient_property', message: 'applies to email rules only' }]);
+    if (rule.recipients.length === 0 && rule.recipient_roles.length === 0) {
+      throw invalidBody([{ field: 'recipient_roles', message: 'give at least one role or member email to notify' }]);
+    }
+  } else {
+    if (rule.recipient_roles.length > 0) throw invalidBody([{ field: 'recipient_roles', message: 'applies to in_app rules only' }]);
+    if (rule.recipients.length === 0 && !rule.recipient_property) {
+      throw invalidBody([{ field: 'recipients', message: 'give at least one recipient or a recipient_property' }]);
+    }
   }
   for (const [field, templates] of [
     ['subject_template', { subject: rule.subject_template, body: '' }],
@@ -85,6 +98,8 @@ export function notificationRulesRouter({ db }: RouteDeps): Router<ApiState> {
   router.post<Valid<RuleInput>>('/', manage, jsonBody, validateBody<RuleInput>(CREATE), async (ctx) => {
     const input = checkRule(ctx.state.input);
     const rule: RuleFields = {
+      channel: input.channel ?? 'email',
+      recipient_roles: input.recipient_roles ?? [],
       event_types: input.event_types!,
       recipients: input.recipients ?? [],
       recipient_property: input.recipient_property ?? null,

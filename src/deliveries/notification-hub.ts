@@ -1,0 +1,86 @@
+import type { Knex } from 'knex';
+import type { Logger } from '../logging.ts';
+import { NOTIFICATIONS_CHANNEL } from './channels/in-app/deliver.ts';
+
+interface Listener {
+  /** Something new may be in the inbox. */
+  poke(): void;
+  /** The hub is stopping (the process shuts down): end the stream so the client reconnects elsewhere. */
+  close(): void;
+}
+
+export interface NotificationHub {
+  /** Tells `listener` whenever something new may be in this user's inbox in this project. */
+  subscribe(projectId: string, userId: string, listener: Listener): () => void;
+  stop(): Promise<void>;
+}
+
+/**
+ * One LISTEN connection per API process, fanned out to that process's open streams. The NOTIFY is sent
+ * in the transaction that inserts the notifications (src/deliveries/channels/in-app/deliver.ts), so a
+ * stream on any API process hears of a notification once it is committed; the stream then reads it
+ * from Postgres, so the payload never has to carry it. A dropped connection is re-made, and every
+ * stream is poked afterwards to catch up on what it may have missed.
+ */
+export function startNotificationHub(db: Knex, log: Logger): NotificationHub {
+  const listeners = new Map<string, Set<Listener>>();
+  let connection: { on: Function; query: Function; removeAllListeners: Function } | undefined;
+  let stopped = false;
+
+  const key = (projectId: string, userId: string) => `${projectId}:${userId}`;
+  const pokeAll = () => listeners.forEach((set) => set.forEach((listener) => listener.poke()));
+
+  async function connect(): Promise<void> {
+    while (!stopped) {
+      try {
+        const raw = await db.client.acquireRawConnection();
+        raw.on('notification', (message: { channel: string; payload?: string }) => {
+          if (message.channel !== NOTIFICATIONS_CHANNEL || !message.payload) return;
+          try {
+            const { project_id: projectId, user_ids: userIds } = JSON.parse(message.payload) as { project_id: string; user_ids: string[] };
+            for (const userId of userIds) listeners.get(key(projectId, userId))?.forEach((listener) => listener.poke());
+          } catch (error) {
+            log.warn({ err: error }, 'ignoring a malformed notification payload');
+          }
+        });
+        raw.on('error', (error: unknown) => {
+          log.warn({ err: error }, 'notification listener connection failed; reconnecting');
+          connection = undefined;
+          if (!stopped) setTimeout(() => void connect(), 1_000).unref();
+        });
+        await raw.query(`LISTEN ${NOTIFICATIONS_CHANNEL}`);
+        connection = raw;
+        pokeAll();
+        return;
+      } catch (error) {
+        log.warn({ err: error }, 'could not LISTEN for notifications; retrying');
+        await new Promise((resolve) => setTimeout(resolve, 1_000).unref());
+      }
+    }
+  }
+  const connecting = connect();
+
+  return {
+    subscribe(projectId, userId, listener) {
+      const set = listeners.get(key(projectId, userId)) ?? new Set();
+      listeners.set(key(projectId, userId), set);
+      set.add(listener);
+      return () => {
+        set.delete(listener);
+        if (set.size === 0) listeners.delete(key(projectId, userId));
+      };
+    },
+    async stop() {
+      stopped = true;
+      listeners.forEach((set) => set.forEach((listener) => listener.close()));
+      listeners.clear();
+      await connecting;
+      const raw = connection;
+      connection = undefined;
+      if (raw) {
+        raw.removeAllListeners();
+        await db.client.destroyRawConnection(raw).catch(() => undefined);
+      }
+    },
+  };
+}
