@@ -187,6 +187,11 @@ try {
     WEBHOOK_ALLOWED_PRIVATE_TARGETS: process.env.WEBHOOK_ALLOWED_PRIVATE_TARGETS ?? DEV_WEBHOOK_TARGETS,
     // The Web UI runs in a browser on this machine: its codec calls come from loopback.
     CODEC_ALLOW_LOOPBACK: process.env.CODEC_ALLOW_LOOPBACK ?? 'true',
+    // A dev stack is for trying things: anyone may register, GraphiQL is served, and the refresh cookie
+    // works over plain http://127.0.0.1.
+    AUTH_SIGNUP: process.env.AUTH_SIGNUP ?? 'open',
+    AUTH_SECURE_COOKIES: process.env.AUTH_SECURE_COOKIES ?? 'false',
+    GRAPHQL_GRAPHIQL: process.env.GRAPHQL_GRAPHIQL ?? 'true',
   };
   startService('worker', 'src/worker/main.ts', serviceEnv);
   startService('api', 'src/api/main.ts', serviceEnv);
@@ -197,6 +202,7 @@ try {
     async () => ((await fetch(`${apiUrl}/health`, { signal: AbortSignal.timeout(2_000) })).status === 200 ? true : undefined),
     { what: `API health on ${apiUrl}`, timeoutMs: 60_000, intervalMs: 250, gaveUp: () => (stopping ? 'the stack is stopping' : undefined) },
   );
+  const login = await devLogin(apiUrl, databaseUrl);
   log.info({ ms: Math.round(performance.now() - startedAt) }, 'stack ready');
 
   process.stdout.write(
@@ -212,6 +218,7 @@ try {
       inbox: infra.smtp?.inboxUrl ?? `(external SMTP at ${smtpUrl})`,
       databaseUrl,
       key,
+      login,
     }),
   );
 } catch (error) {
@@ -221,7 +228,56 @@ try {
   }
 }
 
-function banner(urls: { apiUrl: string; temporalUi: string; jaeger: string; inbox: string; databaseUrl: string; key: string }): string {
+/**
+ * A ready-to-use login, kept in .data/dev-login: invited as owner of the admin key's project (only an
+ * owner may make owners, so the launcher writes the invitation in Postgres), then registered through the
+ * API like anyone else, so what the admin key sends is what the user sees.
+ */
+async function devLogin(apiUrl: string, databaseUrl: string): Promise<{ email: string; password: string }> {
+  const file = join(DATA_DIR, 'dev-login');
+  let login: { email: string; password: string };
+  try {
+    login = JSON.parse(await readFile(file, 'utf8'));
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    login = { email: 'dev@eventflow.local', password: randomBytes(12).toString('base64url') };
+    await writeFile(file, `${JSON.stringify(login)}\n`, { mode: 0o600, flag: 'wx' });
+  }
+  const db = createDatabase(databaseUrl, 1);
+  try {
+    // An owner's invitation to the admin key's project first: registering then joins that project
+    // (instead of making one of its own), as an invited teammate would.
+    await db.raw(
+      `INSERT INTO invitations (id, project_id, email, role)
+       SELECT gen_random_uuid(), k.project_id, ?, 'owner' FROM api_keys k
+        WHERE k.is_root AND k.revoked_at IS NULL
+          AND NOT EXISTS (SELECT 1 FROM users WHERE lower(email) = lower(?))
+          AND NOT EXISTS (SELECT 1 FROM invitations i WHERE i.project_id = k.project_id AND lower(i.email) = lower(?) AND i.accepted_at IS NULL)`,
+      [login.email, login.email, login.email],
+    );
+    const registered = await fetch(`${apiUrl}/v1/auth/register`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ ...login, name: 'Developer' }),
+    });
+    if (registered.status !== 201 && registered.status !== 409) {
+      throw new Error(`registering the dev login failed: ${registered.status} ${await registered.text()}`);
+    }
+    // A login kept from an earlier run of an older stack may predate the invitation: make sure.
+    await db.raw(
+      `INSERT INTO memberships (project_id, user_id, role)
+       SELECT k.project_id, u.id, 'owner' FROM api_keys k, users u
+        WHERE k.is_root AND k.revoked_at IS NULL AND lower(u.email) = lower(?)
+       ON CONFLICT (project_id, user_id) DO UPDATE SET role = 'owner'`,
+      [login.email],
+    );
+  } finally {
+    await db.destroy();
+  }
+  return login;
+}
+
+function banner(urls: { apiUrl: string; temporalUi: string; jaeger: string; inbox: string; databaseUrl: string; key: string; login: { email: string; password: string } }): string {
   return `
   EventFlow dev stack is up (Ctrl-C stops everything; state is kept in .data/)
 
@@ -231,6 +287,8 @@ function banner(urls: { apiUrl: string; temporalUi: string; jaeger: string; inbo
     Mail inbox      ${urls.inbox}
     Postgres        ${urls.databaseUrl}
     Admin key       ${urls.key}
+    Login           ${urls.login.email} / ${urls.login.password}   (POST ${urls.apiUrl}/v1/auth/login)
+    GraphQL         ${urls.apiUrl}/graphql (GraphiQL in a browser; log in, then send the access token)
 
   Send an event:
     curl -sS -X POST ${urls.apiUrl}/v1/events -H "Authorization: Bearer ${urls.key}" -H 'content-type: application/json' -d '{"batch":[{"type":"signup","user_id":"u1"}]}'
