@@ -13,6 +13,9 @@ COPY migrations ./migrations
 COPY src ./src
 COPY workflows ./workflows
 COPY activities ./activities
+# The namespace definition (search attributes, retention) is read at run time; the rest of temporal/ is
+# for building tools and the dev server.
+COPY temporal/namespace.ts ./temporal/
 
 USER node
 EXPOSE 3000 9464

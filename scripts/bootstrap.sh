@@ -8,11 +8,6 @@ EVENTFLOW_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 TOOLS_DIR="$EVENTFLOW_ROOT/.tools"
 # Node 24 is the LTS line we target; the version is pinned so every machine runs the same runtime.
 NODE_VERSION="24.21.0"
-TEMPORAL_CLI_VERSION="v1.5.1"
-# Jaeger v2.20.0 is refused by the Go module proxy here, and every Jaeger tag carries a `replace`
-# directive, so `go install …@tag` cannot work. Jaeger tags each release twice (v1.76.0 = v2.13.0): we
-# download that module's source through the proxy and build its v2 all-in-one binary as the main module.
-JAEGER_MODULE_VERSION="v1.76.0"
 
 log() { printf '[bootstrap] %s\n' "$*" >&2; }
 
@@ -37,30 +32,27 @@ ensure_node() {
   export PATH="$TOOLS_DIR/node/bin:$PATH"
 }
 
-go_install_tool() { # name module version
-  local name="$1" module="$2" version="$3"
-  if command -v "$name" >/dev/null 2>&1; then return; fi
-  if [ ! -x "$TOOLS_DIR/bin/$name" ]; then
-    command -v go >/dev/null 2>&1 || { log "go is required to build $name ($module@$version)"; return 1; }
-    log "building $name $version with go install (a cold build takes a few minutes)"
-    GOBIN="$TOOLS_DIR/bin" GOFLAGS=-mod=mod go install "$module@$version"
+# The Temporal CLI and Jaeger are pinned in temporal/go.mod (a `tool` block) and built by one `go build`,
+# so their shared dependencies compile once. Rebuilt only when the pins change; the binaries in
+# .tools/bin come first on PATH, so a different `temporal` or `jaeger` elsewhere is never picked up.
+build_go_tools() {
+  local stamp="$TOOLS_DIR/bin/.go-tools" want packages=(github.com/temporalio/cli/cmd/temporal)
+  [ "${EVENTFLOW_SKIP_JAEGER:-}" = "1" ] || packages+=(github.com/jaegertracing/jaeger/cmd/jaeger)
+  want="$( (cat "$EVENTFLOW_ROOT/temporal/go.mod" "$EVENTFLOW_ROOT/temporal/go.sum"; echo "${packages[*]}") | sha256sum | cut -d' ' -f1)"
+  if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && [ -x "$TOOLS_DIR/bin/temporal" ]; then return; fi
+  command -v go >/dev/null 2>&1 || { log "go is required to build the Temporal CLI and Jaeger (temporal/go.mod)"; return 1; }
+  log "building ${packages[*]##*/} from temporal/go.mod (a cold build takes several minutes)"
+  local out
+  out="$(mktemp -d)"
+  if ! (cd "$EVENTFLOW_ROOT/temporal" && GOFLAGS=-mod=mod go build -o "$out/" "${packages[@]}"); then
+    # Jaeger is optional for running the stack: a failed build costs traces, not the run.
+    log "building both failed; building the Temporal CLI alone (tracing export stays off)"
+    (cd "$EVENTFLOW_ROOT/temporal" && GOFLAGS=-mod=mod go build -o "$out/" github.com/temporalio/cli/cmd/temporal) || { rm -rf "$out"; return 1; }
   fi
-}
-
-build_jaeger() {
-  if command -v jaeger >/dev/null 2>&1; then return; fi
-  command -v go >/dev/null 2>&1 || { log "go is required to build jaeger"; return 1; }
-  log "building jaeger (module $JAEGER_MODULE_VERSION = Jaeger v2.13.0) from its module source"
-  local source work
-  source="$(go mod download -json "github.com/jaegertracing/jaeger@$JAEGER_MODULE_VERSION" |
-    sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')"
-  [ -d "$source" ] || return 1
-  work="$(mktemp -d)"
-  cp -r "$source" "$work/jaeger" && chmod -R u+w "$work/jaeger"
-  (cd "$work/jaeger" && go build -o "$TOOLS_DIR/bin/jaeger" ./cmd/jaeger)
-  local status=$?
-  rm -rf "$work"
-  return $status
+  # Replaced whole, so a process still running the old binary keeps it.
+  for binary in "$out"/*; do mv -f "$binary" "$TOOLS_DIR/bin/"; done
+  rm -rf "$out"
+  echo "$want" >"$stamp"
 }
 
 ensure_npm_dependencies() {
@@ -79,10 +71,6 @@ ensure_npm_dependencies() {
 mkdir -p "$TOOLS_DIR/bin"
 export PATH="$TOOLS_DIR/bin:$PATH"
 ensure_node
-go_install_tool temporal github.com/temporalio/cli/cmd/temporal "$TEMPORAL_CLI_VERSION"
-if [ "${EVENTFLOW_SKIP_JAEGER:-}" != "1" ]; then
-  # Jaeger is optional for running the stack, so a failed build only costs traces, not the run.
-  build_jaeger || log "jaeger could not be built; tracing export stays off"
-fi
+build_go_tools
 ensure_npm_dependencies
 export EVENTFLOW_ROOT
