@@ -80,16 +80,30 @@ export interface EventInsertRow {
 /** One round trip for a whole batch or run: `unnest` turns column arrays into rows (bulk insert). */
 export async function insertEventRows(trx: Knex.Transaction, projectId: string, rows: EventInsertRow[]) {
   const column = <T>(pick: (row: EventInsertRow) => T) => rows.map(pick);
+  // One statement stores the events and keeps the stats rollups in step with what was really inserted
+  // (a duplicate is neither stored nor counted). The rollup upserts go in key order, so concurrent runs
+  // lock their rows in the same order and cannot deadlock.
   const result = await trx.raw(
-    `INSERT INTO events (project_id, batch_id, received_at, sent_at, id, type, user_id, anonymous_id,
-                         timestamp, original_timestamp, properties, context, enrichment)
-     SELECT ?::uuid, u.*
-       FROM unnest(?::text[], ?::timestamptz[], ?::timestamptz[], ?::text[], ?::text[], ?::text[], ?::text[],
-                   ?::timestamptz[], ?::timestamptz[], ?::jsonb[], ?::jsonb[], ?::jsonb[])
-         AS u(batch_id, received_at, sent_at, id, type, user_id, anonymous_id, timestamp, original_timestamp,
-              properties, context, enrichment)
-     ON CONFLICT (project_id, id) DO NOTHING
-     RETURNING id, ctid::text AS row_ref`,
+    `WITH inserted AS (
+       INSERT INTO events (project_id, batch_id, received_at, sent_at, id, type, user_id, anonymous_id,
+                           timestamp, original_timestamp, properties, context, enrichment)
+       SELECT ?::uuid, u.*
+         FROM unnest(?::text[], ?::timestamptz[], ?::timestamptz[], ?::text[], ?::text[], ?::text[], ?::text[],
+                     ?::timestamptz[], ?::timestamptz[], ?::jsonb[], ?::jsonb[], ?::jsonb[])
+           AS u(batch_id, received_at, sent_at, id, type, user_id, anonymous_id, timestamp, original_timestamp,
+                properties, context, enrichment)
+       ON CONFLICT (project_id, id) DO NOTHING
+       RETURNING id, ctid::text AS row_ref, project_id, type, user_id, timestamp
+     ), counted AS (
+       INSERT INTO event_counts_hourly (project_id, hour, type, count)
+       SELECT project_id, date_trunc('hour', timestamp, 'UTC'), type, count(*) FROM inserted GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
+       ON CONFLICT (project_id, hour, type) DO UPDATE SET count = event_counts_hourly.count + EXCLUDED.count
+     ), users AS (
+       INSERT INTO project_users (project_id, user_id)
+       SELECT DISTINCT project_id, user_id FROM inserted WHERE user_id IS NOT NULL ORDER BY 1, 2
+       ON CONFLICT DO NOTHING
+     )
+     SELECT id, row_ref FROM inserted`,
     [
       projectId,
       column((row) => row.batchId),

@@ -143,8 +143,17 @@ export async function eventExists(db: Knex, projectId: string, id: string): Prom
   return Boolean(await db('events').where({ project_id: projectId, id }).first('id'));
 }
 
-/** How many events match a filter: an exact count over the project's index range (for totalCount). */
+/**
+ * How many events match a filter (for totalCount). By type or unfiltered it is read from the hourly
+ * rollups (stats keep them exact); a user or time filter counts the matching rows.
+ */
 export async function countEvents(db: Knex, projectId: string, filter: Omit<EventFilter, 'limit' | 'after'>): Promise<number> {
+  if (filter.userId === undefined && filter.from === undefined && filter.to === undefined) {
+    const rollup = db('event_counts_hourly').where('project_id', projectId);
+    if (filter.type !== undefined) rollup.where('type', filter.type);
+    const [{ n }] = await rollup.sum({ n: 'count' });
+    return Number(n ?? 0);
+  }
   const query = db('events').where('project_id', projectId);
   if (filter.type !== undefined) query.where('type', filter.type);
   if (filter.userId !== undefined) query.where('user_id', filter.userId);

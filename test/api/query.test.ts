@@ -166,4 +166,17 @@ describe('querying events and stats, scoped to the caller’s project', () => {
     assert.equal(stats.hourly_last_24h.reduce((sum: number, bucket: any) => sum + bucket.count, 0), inWindow);
     assert.ok(stats.hourly_last_24h.some((bucket: any) => bucket.count === 0), 'empty hours are zero-filled');
   });
+
+  test('stats come from rollups kept by the statement that stores events: a resent event is not counted twice', async () => {
+    const before = (await get('/v1/stats')).body;
+    const body = seeded.slice(0, 3).map(({ id, type, user_id, timestamp }) => ({ id, type, timestamp, ...(user_id ? { user_id } : {}) }));
+    const resent = await stack.request('POST', '/v1/events', { key: project.adminKey, body });
+    await stack.waitFor(async () => (await get(`/v1/batches/${resent.body.batch_id}`)).body.status === 'completed');
+    const after = (await get('/v1/stats')).body;
+    assert.equal(after.total, before.total);
+    assert.deepEqual(after.counts_by_type, before.counts_by_type);
+    assert.equal(after.unique_users, before.unique_users);
+    const [{ rows }] = [await stack.db.raw('SELECT sum(count)::int AS n FROM event_counts_hourly WHERE project_id = ?', [project.id])];
+    assert.equal(rows[0].n, seeded.length);
+  });
 });
