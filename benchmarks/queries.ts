@@ -1,0 +1,98 @@
+// Read-side latency with a big project: seeds N events (default 1,000,000) straight into Postgres — the
+// ingestion path is measured by run.ts; here only the stored volume matters — fills the stats rollups the
+// way the migration does, then times GraphQL `events(first: 50)` and `eventStats` and REST `/v1/stats`
+// over HTTP, one request at a time. Prints a JSON report.
+//   ./scripts/bench-queries.sh [--events N] [--requests N]
+import { parseArgs } from 'node:util';
+import pg from 'pg';
+import { createBenchProject } from './api-client.ts';
+import { microsecondHistogram, recordMs, summarize } from './histogram.ts';
+import { openStack } from './stack.ts';
+
+const SEED_CHUNK = 100_000;
+
+function positiveInteger(name: string, raw: string | undefined, fallback: number): number {
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  if (!/^\d+$/.test(raw) || !Number.isSafeInteger(value) || value < 1) {
+    process.stderr.write(`--${name} takes a whole number ≥ 1, got "${raw}"\n`);
+    process.exit(2);
+  }
+  return value;
+}
+
+let values: Record<string, string | boolean | undefined>;
+try {
+  ({ values } = parseArgs({ options: { events: { type: 'string' }, requests: { type: 'string' }, help: { type: 'boolean', short: 'h' } }, strict: true }));
+} catch (error) {
+  process.stderr.write(`${(error as Error).message}\nUsage: ./scripts/bench-queries.sh [--events N] [--requests N]\n`);
+  process.exit(2);
+}
+if (values.help) {
+  process.stdout.write('Usage: ./scripts/bench-queries.sh [--events N (default 1000000)] [--requests N per query (default 200)]\n');
+  process.exit(0);
+}
+const eventCount = positiveInteger('events', values.events as string | undefined, 1_000_000);
+const requests = positiveInteger('requests', values.requests as string | undefined, 200);
+const log = (message: string) => process.stderr.write(`[bench-queries ${new Date().toISOString().slice(11, 19)}] ${message}\n`);
+
+const stack = await openStack({ log });
+const db = new pg.Pool({ connectionString: stack.databaseUrl, max: 2 });
+try {
+  const project = await createBenchProject(stack.apiUrl, stack.rootKey, 'bench queries');
+  log(`seeding ${eventCount} events over 30 days, 12 types, 50,000 users`);
+  const seedStarted = performance.now();
+  for (let from = 0; from < eventCount; from += SEED_CHUNK) {
+    const to = Math.min(eventCount, from + SEED_CHUNK) - 1;
+    await db.query(
+      `INSERT INTO events (project_id, id, type, user_id, timestamp, received_at, properties, batch_id)
+       SELECT $1, 'seed-' || n, 'type_' || (n % 12), 'user-' || (n % 50000),
+              now() - (n % 2592000) * interval '1 second', now(), jsonb_build_object('n', n, 'plan', 'pro'), 'seed'
+         FROM generate_series($2::int, $3::int) AS n`,
+      [project.id, from, to],
+    );
+  }
+  await db.query(
+    `INSERT INTO event_counts_hourly (project_id, hour, type, count)
+     SELECT project_id, date_trunc('hour', timestamp, 'UTC'), type, count(*) FROM events WHERE project_id = $1 GROUP BY 1, 2, 3
+     ON CONFLICT (project_id, hour, type) DO UPDATE SET count = event_counts_hourly.count + EXCLUDED.count`,
+    [project.id],
+  );
+  await db.query(`INSERT INTO project_users (project_id, user_id) SELECT DISTINCT project_id, user_id FROM events WHERE project_id = $1 AND user_id IS NOT NULL ON CONFLICT DO NOTHING`, [project.id]);
+  await db.query('VACUUM ANALYZE events');
+  log(`seeded in ${Math.round((performance.now() - seedStarted) / 1000)} s`);
+
+  const time = async (name: string, send: () => Promise<Response>) => {
+    const histogram = microsecondHistogram();
+    for (let index = 0; index < requests + 10; index++) {
+      const started = performance.now();
+      const response = await send();
+      const body = await response.text();
+      if (response.status !== 200 || body.includes('"errors"')) throw new Error(`${name}: ${response.status} ${body.slice(0, 300)}`);
+      if (index >= 10) recordMs(histogram, performance.now() - started); // the first ten warm caches and JIT
+    }
+    const summary = summarize(histogram);
+    log(`${name}: p50 ${summary.p50} ms, p95 ${summary.p95} ms, p99 ${summary.p99} ms`);
+    return summary;
+  };
+  const graphql = (query: string) => () =>
+    fetch(`${stack.apiUrl}/graphql`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${project.adminKey}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ query }),
+    });
+  const report = {
+    events: eventCount,
+    requestsPerQuery: requests,
+    latencyMs: {
+      'graphql events(first: 50)': await time('graphql events(first: 50)', graphql('{ events(first: 50) { edges { node { id type userId timestamp properties } } pageInfo { hasNextPage endCursor } } }')),
+      'graphql events(first: 50) with totalCount': await time('graphql events(first: 50) with totalCount', graphql('{ events(first: 50) { totalCount edges { node { id } } } }')),
+      'graphql eventStats': await time('graphql eventStats', graphql('{ eventStats { totalEvents eventsToday eventsThisWeek uniqueUsers topEvents { type count } hourly { hour count } } }')),
+      'GET /v1/stats': await time('GET /v1/stats', () => fetch(`${stack.apiUrl}/v1/stats`, { headers: { authorization: `Bearer ${project.adminKey}` } })),
+    },
+  };
+  process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+} finally {
+  await db.end();
+  await stack.stop();
+}
