@@ -2,6 +2,9 @@ import type { Knex } from 'knex';
 import type { BatchSummary, ClientEnrichment, EventEnrichment, IngestEvent, PersistInput, PersistResult } from '../src/shared/batch.ts';
 import { annotateBatch } from '../src/telemetry/spans.ts';
 import { hasEnabledTargets } from '../src/deliveries/targets.ts';
+import { EVENTS_STORED_CHANNEL } from '../src/live/channels.ts';
+// Type names are ≤ 128 characters: 40 of them with their counts fit any NOTIFY payload.
+const MAX_ANNOUNCED_TYPES = 40;
 
 /**
  * Stores a batch's events, its rejections and its summary in one transaction.
@@ -120,7 +123,23 @@ export async function insertEventRows(trx: Knex.Transaction, projectId: string, 
       column(({ client, enrichment }) => JSON.stringify({ ...client, ...(enrichment.urls ? { urls: enrichment.urls } : {}) })),
     ] as unknown as readonly Knex.RawBinding[],
   );
-  return result.rows as Array<{ id: string; row_ref: string }>;
+  const inserted = result.rows as Array<{ id: string; row_ref: string }>;
+  if (inserted.length > 0) await announceStored(trx, projectId, rows, inserted);
+  return inserted;
+}
+
+/**
+ * Tells live subscribers (GraphQL `eventsStored`) what was stored, per type. NOTIFY is transactional: it
+ * is delivered only if this transaction commits. Payloads stay far below Postgres' 8,000-byte limit:
+ * past MAX_ANNOUNCED_TYPES types only the total is sent.
+ */
+async function announceStored(trx: Knex.Transaction, projectId: string, rows: EventInsertRow[], inserted: Array<{ id: string }>): Promise<void> {
+  const storedIds = new Set(inserted.map(({ id }) => id));
+  const counts: Record<string, number> = {};
+  for (const { event } of rows) if (storedIds.has(event.id)) counts[event.type] = (counts[event.type] ?? 0) + 1;
+  const types = Object.keys(counts);
+  const payload = { project_id: projectId, stored: inserted.length, ...(types.length <= MAX_ANNOUNCED_TYPES ? { counts } : {}) };
+  await trx.raw('SELECT pg_notify(?, ?)', [EVENTS_STORED_CHANNEL, JSON.stringify(payload)]);
 }
 
 function insertEvents(trx: Knex.Transaction, input: PersistInput, rows: PersistInput['events']) {

@@ -10,7 +10,7 @@ import { metricsRoute } from '../telemetry/metrics.ts';
 import type { RouteDeps } from './deps.ts';
 import type { Admission } from './events/admission.ts';
 import { createAcceptor } from './events/accept.ts';
-import type { NotificationHub } from '../deliveries/notification-hub.ts';
+import type { LiveFeed } from '../live/feed.ts';
 import { createAuthenticator, KEY_CACHE_TTL_MS } from './middleware/auth.ts';
 import { handleErrors } from './middleware/handle-errors.ts';
 import { authRouter, meRouter } from './routes/auth.ts';
@@ -41,7 +41,7 @@ export interface AppDeps {
   admission: Admission;
   /** Told when requests were accepted, so it claims them into runs without waiting for its poll. */
   runStarter: Pick<RunStarter, 'notify'>;
-  notificationHub: NotificationHub;
+  liveFeed: LiveFeed;
 }
 
 export function createApp(deps: AppDeps): Koa<ApiState> {
@@ -61,7 +61,7 @@ export function createApp(deps: AppDeps): Koa<ApiState> {
     taskQueue: deps.config.temporal.taskQueue,
     auth: createAuthenticator(deps.db, signer, deps.keyCacheTtlMs ?? KEY_CACHE_TTL_MS),
     signer,
-    notificationHub: deps.notificationHub,
+    liveFeed: deps.liveFeed,
     accept: createAcceptor({
       admission: deps.admission,
       taskQueue: deps.config.temporal.taskQueue,

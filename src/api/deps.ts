@@ -2,7 +2,7 @@ import type { Knex } from 'knex';
 import type { EventFlowConfig } from '../config.ts';
 import type { Logger } from '../logging.ts';
 import type { TokenSigner } from '../auth/tokens.ts';
-import type { NotificationHub } from '../deliveries/notification-hub.ts';
+import type { LiveFeed } from '../live/feed.ts';
 import type { Acceptor } from './events/accept.ts';
 import type { Authenticator } from './middleware/auth.ts';
 import type { TemporalClientRef } from './temporal-access.ts';
@@ -19,6 +19,6 @@ export interface RouteDeps {
   signer: TokenSigner;
   /** The one ingestion path (REST and GraphQL). */
   accept: Acceptor;
-  /** Live in-app notifications for streams (LISTEN/NOTIFY). */
-  notificationHub: NotificationHub;
+  /** Live changes (in-app notifications, stored events) from Postgres LISTEN/NOTIFY. */
+  liveFeed: LiveFeed;
 }

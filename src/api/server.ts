@@ -3,7 +3,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Knex } from 'knex';
 import type { EventFlowConfig } from '../config.ts';
-import { startNotificationHub } from '../deliveries/notification-hub.ts';
+import { startLiveFeed } from '../live/feed.ts';
 import { startRunStarter } from '../ingest/run-starter.ts';
 import type { Logger } from '../logging.ts';
 import { createApp } from './app.ts';
@@ -51,8 +51,8 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
     log,
     limits: { windowMs: ingest.runWindowMs, maxEvents: ingest.runMaxEvents, maxRequests: ingest.runMaxRequests },
   });
-  const notificationHub = startNotificationHub(db, log);
-  const app = createApp({ config, db, log, temporal, admission, runStarter, notificationHub, keyCacheTtlMs: options.keyCacheTtlMs });
+  const liveFeed = startLiveFeed(db, log);
+  const app = createApp({ config, db, log, temporal, admission, runStarter, liveFeed, keyCacheTtlMs: options.keyCacheTtlMs });
   const server = createServer(app.callback());
   // Bounds on slow clients: a request (headers and body) must arrive within these limits.
   server.headersTimeout = 10_000;
@@ -67,7 +67,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
       stopBacklogProbe();
       const closed = new Promise((resolve) => server.close(resolve));
       // Open notification streams end now (clients reconnect to another process with Last-Event-ID).
-      await notificationHub.stop();
+      await liveFeed.stop();
       server.closeIdleConnections();
       const drainTimer = setTimeout(() => server.closeAllConnections(), drainMs);
       await closed;

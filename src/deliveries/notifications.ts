@@ -43,3 +43,9 @@ export async function notificationsAfter(db: Knex, inbox: Inbox, afterId: string
   else query.whereNull('read_at');
   return query.orderBy('id', 'asc').limit(limit);
 }
+
+/** The newest notification's id in the inbox (where a live subscription starts), if any. */
+export async function latestNotificationId(db: Knex, inbox: Inbox): Promise<string | undefined> {
+  const row = await db('notifications').select('id').where({ project_id: inbox.projectId, user_id: inbox.userId }).orderBy('id', 'desc').first();
+  return row?.id;
+}

@@ -1,4 +1,5 @@
 import { GraphQLError, GraphQLScalarType, Kind } from 'graphql';
+import { Repeater } from 'graphql-yoga';
 import type { Knex } from 'knex';
 import { findUser, listMembers, membershipsOf } from '../accounts/queries.ts';
 import { allowedActions } from '../auth/policy.ts';
@@ -8,7 +9,8 @@ import { isStorableInstant } from '../api/validation.ts';
 import { callTemporal, type TemporalClientRef } from '../api/temporal-access.ts';
 import { listEndpoints } from '../deliveries/endpoints.ts';
 import { findDelivery, listDeadLetters } from '../deliveries/records.ts';
-import { listNotifications, markRead, unreadCount } from '../deliveries/notifications.ts';
+import { latestNotificationId, listNotifications, markRead, notificationsAfter, unreadCount, type NotificationView } from '../deliveries/notifications.ts';
+import type { LiveFeed } from '../live/feed.ts';
 import { listRules } from '../deliveries/rules.ts';
 import type { DeliveryAttemptRow, DeliveryRow } from '../deliveries/types.ts';
 import { countEvents, findEvent, listEvents, type EventRow } from '../events/queries.ts';
@@ -120,11 +122,27 @@ interface Deps {
   db: Knex;
   temporal: TemporalClientRef;
   accept: Acceptor;
+  liveFeed: LiveFeed;
+}
+
+const MAX_SUBSCRIBED_TYPES = 100;
+
+function notificationNode(row: NotificationView) {
+  return {
+    id: row.id,
+    ruleId: row.rule_id,
+    eventId: row.event_id,
+    eventType: row.event_type,
+    title: row.title,
+    body: row.body,
+    createdAt: row.created_at,
+    readAt: row.read_at,
+  };
 }
 
 type Args<T> = Record<string, never> & T;
 
-export function createResolvers({ db, temporal, accept }: Deps) {
+export function createResolvers({ db, temporal, accept, liveFeed }: Deps) {
   async function parkedDelivery(ctx: GraphQLContext, id: string) {
     const { projectId } = await ctx.can('deliveries:act');
     const row = id.length <= 128 ? await findDelivery(db, projectId, id) : undefined;
@@ -253,16 +271,7 @@ export function createResolvers({ db, temporal, accept }: Deps) {
       async notifications(_: unknown, { first }: Args<{ first?: number }>, ctx: GraphQLContext) {
         const limit = pageLimit(first, 'first');
         const rows = await listNotifications(db, await inboxOf(ctx), { limit });
-        return rows.slice(0, limit).map((row) => ({
-          id: row.id,
-          ruleId: row.rule_id,
-          eventId: row.event_id,
-          eventType: row.event_type,
-          title: row.title,
-          body: row.body,
-          createdAt: row.created_at,
-          readAt: row.read_at,
-        }));
+        return rows.slice(0, limit).map(notificationNode);
       },
       async unreadNotificationCount(_: unknown, __: unknown, ctx: GraphQLContext) {
         return unreadCount(db, await inboxOf(ctx));
@@ -298,6 +307,67 @@ export function createResolvers({ db, temporal, accept }: Deps) {
         const row = await parkedDelivery(ctx, id);
         await callTemporal(temporal, (client) => client.workflow.getHandle(row.workflow_id).signal(discardSignal, reason ? { reason } : {}));
         return { id: row.delivery_id, status: 'discarding', workflowId: row.workflow_id };
+      },
+    },
+    Subscription: {
+      notificationAdded: {
+        // Fed by the same LISTEN connection as the REST stream; rows are read from Postgres after each NOTIFY.
+        async subscribe(_: unknown, __: unknown, ctx: GraphQLContext) {
+          const inbox = await inboxOf(ctx);
+          let last = await latestNotificationId(db, inbox);
+          return new Repeater<ReturnType<typeof notificationNode>>(async (push, stop) => {
+            let reading: Promise<void> | undefined;
+            let again = false;
+            const read = async () => {
+              do {
+                again = false;
+                const rows = await notificationsAfter(db, inbox, last, 100);
+                for (const row of rows) {
+                  await push(notificationNode(row));
+                  last = row.id;
+                }
+                if (rows.length === 100) again = true;
+              } while (again);
+            };
+            const poke = () => {
+              if (reading) {
+                again = true;
+                return;
+              }
+              reading = read()
+                .catch((error: unknown) => stop(error))
+                .finally(() => (reading = undefined));
+            };
+            const unsubscribe = liveFeed.subscribe(inbox.projectId, inbox.userId, { poke, close: () => stop() });
+            await stop;
+            unsubscribe();
+          });
+        },
+        resolve: (payload: unknown) => payload,
+      },
+      eventsStored: {
+        async subscribe(_: unknown, { types }: Args<{ types?: string[] | null }>, ctx: GraphQLContext) {
+          const { projectId } = await ctx.can('project:read');
+          if (types && (types.length > MAX_SUBSCRIBED_TYPES || types.some((type) => type.length === 0 || type.length > 128))) {
+            throw badInput(`types are at most ${MAX_SUBSCRIBED_TYPES} event types of 1–128 characters`, 'types');
+          }
+          const wanted = types ? new Set(types) : undefined;
+          return new Repeater<{ stored: number; byType: Array<{ type: string; count: number }> | null }>(async (push, stop) => {
+            const unsubscribe = liveFeed.subscribeEvents(projectId, {
+              stored(change) {
+                const byType = change.counts && Object.entries(change.counts).map(([type, count]) => ({ type, count }));
+                if (!wanted) return void push({ stored: change.stored, byType: byType ?? null });
+                if (!byType) return void push({ stored: change.stored, byType: null });
+                const matching = byType.filter(({ type }) => wanted.has(type));
+                if (matching.length > 0) void push({ stored: matching.reduce((sum, { count }) => sum + count, 0), byType: matching });
+              },
+              close: () => stop(),
+            });
+            await stop;
+            unsubscribe();
+          });
+        },
+        resolve: (payload: unknown) => payload,
       },
     },
     Event: {

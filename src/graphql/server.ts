@@ -1,4 +1,6 @@
 import { readFileSync } from 'node:fs';
+import { Readable } from 'node:stream';
+import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { costLimitPlugin } from '@escape.tech/graphql-armor-cost-limit';
 import { maxAliasesPlugin } from '@escape.tech/graphql-armor-max-aliases';
 import { maxDepthPlugin } from '@escape.tech/graphql-armor-max-depth';
@@ -93,10 +95,10 @@ const noIntrospection: Plugin = {
 };
 
 export function graphqlRoute(deps: RouteDeps): Middleware<ApiState> {
-  const { db, auth, temporal, accept, config, log } = deps;
+  const { db, auth, temporal, accept, config, log, liveFeed } = deps;
   type ServerContext = { koa: { ip: string; userAgent: string; path: string } };
   const yoga = createYoga<ServerContext, GraphQLContext>({
-    schema: createSchema<ServerContext & GraphQLContext>({ typeDefs, resolvers: createResolvers({ db, temporal, accept }) }),
+    schema: createSchema<ServerContext & GraphQLContext>({ typeDefs, resolvers: createResolvers({ db, temporal, accept, liveFeed }) }),
     graphqlEndpoint: GRAPHQL_PATH,
     graphiql: config.graphql.graphiql,
     landingPage: false,
@@ -149,6 +151,9 @@ export function graphqlRoute(deps: RouteDeps): Middleware<ApiState> {
     const response = await yoga.handleNodeRequestAndResponse(ctx.req, ctx.res, { koa: { ip: ctx.ip, userAgent: ctx.get('User-Agent'), path: ctx.path } });
     ctx.status = response.status;
     response.headers.forEach((value, key) => ctx.append(key, value));
-    ctx.body = response.body ? Buffer.from(await response.arrayBuffer()) : null;
+    // Streamed, not buffered: a subscription's text/event-stream answer lasts as long as the subscription.
+    // Yoga's ponyfilled stream wraps a Node Readable, which Koa pipes as it is.
+    const body = response.body as unknown as { readable?: Readable } | null;
+    ctx.body = body?.readable ?? (response.body ? Readable.fromWeb(response.body as unknown as WebReadableStream) : null);
   };
 }

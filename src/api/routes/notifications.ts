@@ -36,7 +36,7 @@ const signedIn: Middleware<ApiState & { inbox: Inbox }> = async (ctx, next) => {
   await next();
 };
 
-export function notificationsRouter({ db, notificationHub, log }: RouteDeps): Router<ApiState> {
+export function notificationsRouter({ db, liveFeed, log }: RouteDeps): Router<ApiState> {
   const router = new Router<ApiState & { inbox: Inbox }>({ prefix: '/v1/notifications' });
   router.use(requires('project:read'), signedIn);
 
@@ -108,7 +108,7 @@ export function notificationsRouter({ db, notificationHub, log }: RouteDeps): Ro
       unsubscribe();
       res.end();
     };
-    const unsubscribe = notificationHub.subscribe(inbox.projectId, inbox.userId, { poke, close: end });
+    const unsubscribe = liveFeed.subscribe(inbox.projectId, inbox.userId, { poke, close: end });
     const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), HEARTBEAT_MS);
     heartbeat.unref();
     ctx.req.on('close', end);

@@ -1,10 +1,9 @@
 import type { Knex } from 'knex';
 import { v7 as uuidv7 } from 'uuid';
 import type { AttemptResult } from '../../../shared/delivery.ts';
+import { NOTIFICATIONS_CHANNEL } from '../../../live/channels.ts';
 import { renderEmail, type TemplateEvent } from '../email/render.ts';
 
-/** The Postgres channel every API process LISTENs on; the payload names the project and the users. */
-export const NOTIFICATIONS_CHANNEL = 'eventflow_notifications';
 
 export interface InAppNotice {
   projectId: string;

@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import type { Logger } from '../logging.ts';
-import { NOTIFICATIONS_CHANNEL } from './channels/in-app/deliver.ts';
+import { EVENTS_STORED_CHANNEL, NOTIFICATIONS_CHANNEL } from './channels.ts';
 
 interface Listener {
   /** Something new may be in the inbox. */
@@ -9,21 +9,30 @@ interface Listener {
   close(): void;
 }
 
-export interface NotificationHub {
+export interface EventsStored {
+  stored: number;
+  /** Stored events per type (absent when a run stored too many types to list). */
+  counts?: Record<string, number>;
+}
+
+export interface LiveFeed {
   /** Tells `listener` whenever something new may be in this user's inbox in this project. */
   subscribe(projectId: string, userId: string, listener: Listener): () => void;
+  /** Tells `listener` of every commit that stored events in this project. */
+  subscribeEvents(projectId: string, listener: { stored(change: EventsStored): void; close(): void }): () => void;
   stop(): Promise<void>;
 }
 
 /**
- * One LISTEN connection per API process, fanned out to that process's open streams. The NOTIFY is sent
+ * One LISTEN connection per API process, fanned out to that process's open streams and subscriptions. The NOTIFY is sent
  * in the transaction that inserts the notifications (src/deliveries/channels/in-app/deliver.ts), so a
  * stream on any API process hears of a notification once it is committed; the stream then reads it
  * from Postgres, so the payload never has to carry it. A dropped connection is re-made, and every
  * stream is poked afterwards to catch up on what it may have missed.
  */
-export function startNotificationHub(db: Knex, log: Logger): NotificationHub {
+export function startLiveFeed(db: Knex, log: Logger): LiveFeed {
   const listeners = new Map<string, Set<Listener>>();
+  const eventListeners = new Map<string, Set<{ stored(change: EventsStored): void; close(): void }>>();
   let connection: { on: Function; query: Function; removeAllListeners: Function } | undefined;
   let stopped = false;
 
@@ -35,10 +44,15 @@ export function startNotificationHub(db: Knex, log: Logger): NotificationHub {
       try {
         const raw = await db.client.acquireRawConnection();
         raw.on('notification', (message: { channel: string; payload?: string }) => {
-          if (message.channel !== NOTIFICATIONS_CHANNEL || !message.payload) return;
+          if (!message.payload) return;
           try {
-            const { project_id: projectId, user_ids: userIds } = JSON.parse(message.payload) as { project_id: string; user_ids: string[] };
-            for (const userId of userIds) listeners.get(key(projectId, userId))?.forEach((listener) => listener.poke());
+            if (message.channel === NOTIFICATIONS_CHANNEL) {
+              const { project_id: projectId, user_ids: userIds } = JSON.parse(message.payload) as { project_id: string; user_ids: string[] };
+              for (const userId of userIds) listeners.get(key(projectId, userId))?.forEach((listener) => listener.poke());
+            } else if (message.channel === EVENTS_STORED_CHANNEL) {
+              const { project_id: projectId, stored, counts } = JSON.parse(message.payload) as { project_id: string } & EventsStored;
+              eventListeners.get(projectId)?.forEach((listener) => listener.stored({ stored, ...(counts ? { counts } : {}) }));
+            }
           } catch (error) {
             log.warn({ err: error }, 'ignoring a malformed notification payload');
           }
@@ -48,7 +62,7 @@ export function startNotificationHub(db: Knex, log: Logger): NotificationHub {
           connection = undefined;
           if (!stopped) setTimeout(() => void connect(), 1_000).unref();
         });
-        await raw.query(`LISTEN ${NOTIFICATIONS_CHANNEL}`);
+        await raw.query(`LISTEN ${NOTIFICATIONS_CHANNEL}; LISTEN ${EVENTS_STORED_CHANNEL}`);
         connection = raw;
         pokeAll();
         return;
@@ -70,10 +84,21 @@ export function startNotificationHub(db: Knex, log: Logger): NotificationHub {
         if (set.size === 0) listeners.delete(key(projectId, userId));
       };
     },
+    subscribeEvents(projectId, listener) {
+      const set = eventListeners.get(projectId) ?? new Set();
+      eventListeners.set(projectId, set);
+      set.add(listener);
+      return () => {
+        set.delete(listener);
+        if (set.size === 0) eventListeners.delete(projectId);
+      };
+    },
     async stop() {
       stopped = true;
       listeners.forEach((set) => set.forEach((listener) => listener.close()));
       listeners.clear();
+      eventListeners.forEach((set) => set.forEach((listener) => listener.close()));
+      eventListeners.clear();
       await connecting;
       const raw = connection;
       connection = undefined;

@@ -1,0 +1,97 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { startStack, waitFor, type Stack, type TestProject } from '../helpers/stack.ts';
+
+/** A GraphQL subscription over SSE (POST with Accept: text/event-stream), collecting `next` payloads. */
+function subscribe(stack: Stack, key: string, query: string, headers: Record<string, string> = {}) {
+  const controller = new AbortController();
+  const results: any[] = [];
+  const opened = fetch(`${stack.baseUrl}/graphql`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json', accept: 'text/event-stream', ...headers },
+    body: JSON.stringify({ query }),
+    signal: controller.signal,
+  });
+  const reading = (async () => {
+    const response = await opened;
+    const reader = response.body!.getReader();
+    const decoder = new TextDecoder();
+    let buffer = '';
+    try {
+      for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) {
+        buffer += decoder.decode(chunk.value, { stream: true });
+        let end: number;
+        while ((end = buffer.indexOf('\n\n')) >= 0) {
+          const block = buffer.slice(0, end);
+          buffer = buffer.slice(end + 2);
+          const data = block.split('\n').find((line) => line.startsWith('data:'));
+          if (block.includes('event: next') && data) results.push(JSON.parse(data.slice(5)));
+        }
+      }
+    } catch (error) {
+      if ((error as Error).name !== 'AbortError') throw error;
+    }
+  })();
+  return {
+    results,
+    opened,
+    async close() {
+      controller.abort();
+      await reading.catch(() => undefined);
+    },
+  };
+}
+
+describe('GraphQL subscriptions over SSE', () => {
+  let stack: Stack;
+  let project: TestProject;
+  let token: string;
+  let userId: string;
+
+  before(async () => {
+    stack = await startStack({ env: { AUTH_SIGNUP: 'open' } });
+    project = await stack.createProject('subscriptions');
+    const registered = await stack.request('POST', '/v1/auth/register', { body: { email: `sub-${randomUUID()}@example.com`, password: 'a long enough password', name: 'Sub' } });
+    token = registered.body.access_token;
+    userId = registered.body.user.id;
+    await stack.db('memberships').insert({ project_id: project.id, user_id: userId, role: 'viewer' });
+    const rule = await stack.request('POST', '/v1/notification-rules', {
+      key: project.adminKey,
+      body: { channel: 'in_app', event_types: ['invoice.paid'], recipient_roles: ['viewer'], subject_template: 'Paid {{ properties.amount }}', body_template: 'ok' },
+    });
+    assert.equal(rule.status, 201);
+  });
+  after(() => stack?.stop());
+
+  test('eventsStored announces each commit of the project, filtered by type', async () => {
+    const all = subscribe(stack, project.adminKey, 'subscription { eventsStored { stored byType { type count } } }');
+    const onlyPaid = subscribe(stack, project.adminKey, 'subscription { eventsStored(types: ["invoice.paid"]) { stored byType { type count } } }');
+    assert.equal((await all.opened).status, 200);
+    await onlyPaid.opened;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const sent = await stack.request('POST', '/v1/events', { key: project.adminKey, body: [{ type: 'page.viewed' }, { type: 'page.viewed' }] });
+    assert.equal(sent.status, 202);
+    await waitFor(async () => all.results.length >= 1, 20_000);
+    assert.deepEqual(all.results[0].data.eventsStored, { stored: 2, byType: [{ type: 'page.viewed', count: 2 }] });
+    await stack.request('POST', '/v1/events', { key: project.adminKey, body: { type: 'invoice.paid', properties: { amount: 5 } } });
+    await waitFor(async () => onlyPaid.results.length >= 1, 20_000);
+    assert.deepEqual(onlyPaid.results.map((result) => result.data.eventsStored.stored), [1], 'the page views were filtered out');
+    await Promise.all([all.close(), onlyPaid.close()]);
+  });
+
+  test('notificationAdded delivers the user\'s new notifications; keys and garbage are refused', async () => {
+    const live = subscribe(stack, token, 'subscription { notificationAdded { title eventType } }', { 'X-Project-Id': project.id });
+    assert.equal((await live.opened).status, 200);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    await stack.request('POST', '/v1/events', { key: project.adminKey, body: { type: 'invoice.paid', properties: { amount: 42 } } });
+    await waitFor(async () => live.results.length >= 1, 20_000);
+    assert.deepEqual(live.results.at(-1).data.notificationAdded, { title: 'Paid 42', eventType: 'invoice.paid' });
+    await live.close();
+
+    const keyCaller = await stack.request('POST', '/graphql', { key: project.adminKey, body: { query: 'subscription { notificationAdded { title } }' }, headers: { accept: 'application/json' } });
+    assert.match(JSON.stringify(keyCaller.body), /FORBIDDEN|access token/);
+    const garbage = await stack.request('POST', '/graphql', { key: project.adminKey, body: { query: `subscription { eventsStored(types: [""]) { stored } }` }, headers: { accept: 'application/json' } });
+    assert.match(JSON.stringify(garbage.body), /BAD_USER_INPUT/);
+  });
+});
