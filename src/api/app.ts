@@ -9,6 +9,7 @@ import type { Logger } from '../logging.ts';
 import { metricsRoute } from '../telemetry/metrics.ts';
 import type { RouteDeps } from './deps.ts';
 import type { Admission } from './events/admission.ts';
+import { createAccounts } from './accounts.ts';
 import { createAcceptor } from './events/accept.ts';
 import type { LiveFeed } from '../live/feed.ts';
 import { createAuthenticator, KEY_CACHE_TTL_MS } from './middleware/auth.ts';
@@ -62,6 +63,7 @@ export function createApp(deps: AppDeps): Koa<ApiState> {
     auth: createAuthenticator(deps.db, signer, deps.keyCacheTtlMs ?? KEY_CACHE_TTL_MS),
     signer,
     liveFeed: deps.liveFeed,
+    accounts: createAccounts(deps.db, deps.config, signer),
     accept: createAcceptor({
       admission: deps.admission,
       taskQueue: deps.config.temporal.taskQueue,

@@ -3,7 +3,9 @@ import { Repeater } from 'graphql-yoga';
 import type { Knex } from 'knex';
 import { findUser, listMembers, membershipsOf } from '../accounts/queries.ts';
 import { allowedActions } from '../auth/policy.ts';
+import { CREDENTIAL_FIELDS, REGISTRATION_FIELDS, type Accounts, type Credentials, type Registration, type SignedIn } from '../api/accounts.ts';
 import type { Acceptor } from '../api/events/accept.ts';
+import { inputChecker } from '../api/middleware/validate.ts';
 import { ApiError, notFound } from '../api/errors.ts';
 import { isStorableInstant } from '../api/validation.ts';
 import { callTemporal, type TemporalClientRef } from '../api/temporal-access.ts';
@@ -119,6 +121,7 @@ function attemptNode(row: DeliveryAttemptRow) {
 }
 
 interface Deps {
+  accounts: Accounts;
   db: Knex;
   temporal: TemporalClientRef;
   accept: Acceptor;
@@ -142,7 +145,27 @@ function notificationNode(row: NotificationView) {
 
 type Args<T> = Record<string, never> & T;
 
-export function createResolvers({ db, temporal, accept, liveFeed }: Deps) {
+const checkRegistration = inputChecker<Registration>({ type: 'object', additionalProperties: false, required: ['email', 'password', 'name'], properties: REGISTRATION_FIELDS });
+const checkCredentials = inputChecker<Credentials>({ type: 'object', additionalProperties: false, required: ['email', 'password'], properties: CREDENTIAL_FIELDS });
+const checkRefreshToken = inputChecker<string>({ type: 'string', minLength: 1, maxLength: 512 });
+
+export function createResolvers({ accounts, db, temporal, accept, liveFeed }: Deps) {
+  async function authPayload({ user, session }: SignedIn) {
+    const memberships = await membershipsOf(db, user.id);
+    return {
+      accessToken: session.accessToken,
+      expiresAt: session.accessTokenExpiresAt,
+      refreshToken: session.refreshToken,
+      refreshTokenExpiresAt: session.refreshTokenExpiresAt,
+      user: {
+        id: user.id,
+        email: user.email,
+        name: user.name,
+        projects: memberships.map((m) => ({ id: m.project_id, name: m.project_name, role: m.role, permissions: allowedActions({ kind: 'role', role: m.role }) })),
+      },
+    };
+  }
+
   async function parkedDelivery(ctx: GraphQLContext, id: string) {
     const { projectId } = await ctx.can('deliveries:act');
     const row = id.length <= 128 ? await findDelivery(db, projectId, id) : undefined;
@@ -282,6 +305,14 @@ export function createResolvers({ db, temporal, accept, liveFeed }: Deps) {
       },
     },
     Mutation: {
+      register: async (_: unknown, { input }: Args<{ input: unknown }>) => authPayload(await accounts.register(checkRegistration(input))),
+      login: async (_: unknown, args: Args<{ email: string; password: string }>, ctx: GraphQLContext) =>
+        authPayload(await accounts.login(checkCredentials({ email: args.email, password: args.password }), ctx.clientIp ?? 'unknown')),
+      refreshToken: async (_: unknown, { refreshToken }: Args<{ refreshToken: string }>) => authPayload(await accounts.refresh(checkRefreshToken(refreshToken))),
+      async logout(_: unknown, { refreshToken }: Args<{ refreshToken: string }>) {
+        await accounts.logout(checkRefreshToken(refreshToken));
+        return true;
+      },
       async markNotificationsRead(_: unknown, { ids, all }: Args<{ ids?: string[] | null; all?: boolean | null }>, ctx: GraphQLContext) {
         const inbox = await inboxOf(ctx);
         if ((ids ? 1 : 0) + (all ? 1 : 0) !== 1) throw badInput('give either ids or all: true', 'ids');

@@ -95,10 +95,10 @@ const noIntrospection: Plugin = {
 };
 
 export function graphqlRoute(deps: RouteDeps): Middleware<ApiState> {
-  const { db, auth, temporal, accept, config, log, liveFeed } = deps;
+  const { db, auth, temporal, accept, config, log, liveFeed, accounts } = deps;
   type ServerContext = { koa: { ip: string; userAgent: string; path: string } };
   const yoga = createYoga<ServerContext, GraphQLContext>({
-    schema: createSchema<ServerContext & GraphQLContext>({ typeDefs, resolvers: createResolvers({ db, temporal, accept, liveFeed }) }),
+    schema: createSchema<ServerContext & GraphQLContext>({ typeDefs, resolvers: createResolvers({ accounts, db, temporal, accept, liveFeed }) }),
     graphqlEndpoint: GRAPHQL_PATH,
     graphiql: config.graphql.graphiql,
     landingPage: false,
@@ -131,7 +131,13 @@ export function graphqlRoute(deps: RouteDeps): Middleware<ApiState> {
           return new GraphQLError(original.message, {
             nodes: (error as GraphQLError).nodes,
             path: (error as GraphQLError).path,
-            extensions: { code: STATUS_CODES[original.status] ?? 'BAD_REQUEST', reason: original.code, status: original.status, details: original.details },
+            extensions: {
+              code: STATUS_CODES[original.status] ?? 'BAD_REQUEST',
+              reason: original.code,
+              status: original.status,
+              details: original.details,
+              ...(original.headers['Retry-After'] ? { retryAfter: Number(original.headers['Retry-After']) } : {}),
+            },
           });
         }
         if (original instanceof GraphQLError || (error instanceof GraphQLError && !original)) return error as GraphQLError;

@@ -172,4 +172,42 @@ describe('GraphQL at /graphql', () => {
     const refused = await gql(readKey, `{ nope }`, {}, { accept: 'application/graphql-response+json' });
     assert.equal(refused.status, 400);
   });
+
+  test('accounts through GraphQL: register, log in, refresh with rotation and reuse detection, the same refusals as REST', async () => {
+    const email = `gql-account-${randomUUID()}@example.com`;
+    const register = `mutation($input: RegisterInput!) { register(input: $input) { accessToken refreshToken user { email projects { role } } } }`;
+    const registered = await gql(undefined, register, { input: { email, password: PASSWORD, name: 'Ada' } });
+    assert.equal(registered.body.data.register.user.projects[0].role, 'owner', JSON.stringify(registered.body));
+    const me = await gql(registered.body.data.register.accessToken, '{ me { email } }');
+    assert.equal(me.body.data.me.email, email);
+    const again = await gql(undefined, register, { input: { email: email.toUpperCase(), password: PASSWORD, name: 'Ada' } });
+    assert.equal(again.body.errors[0].extensions.code, 'CONFLICT');
+    for (const input of [{ email: 'not an email', password: PASSWORD, name: 'x' }, { email: `x-${randomUUID()}@example.com`, password: 'short', name: 'x' }, { email: 'a@b.co', password: PASSWORD, name: '' }]) {
+      const refused = await gql(undefined, register, { input });
+      assert.equal(refused.body.errors[0].extensions.code, 'BAD_USER_INPUT', JSON.stringify(input));
+    }
+
+    const login = `mutation($email: String!, $password: String!) { login(email: $email, password: $password) { refreshToken } }`;
+    const loggedIn = await gql(undefined, login, { email, password: PASSWORD });
+    const first = loggedIn.body.data.login.refreshToken;
+    const refresh = `mutation($token: String!) { refreshToken(refreshToken: $token) { refreshToken accessToken } }`;
+    const rotated = await gql(undefined, refresh, { token: first });
+    assert.notEqual(rotated.body.data.refreshToken.refreshToken, first);
+    const reused = await gql(undefined, refresh, { token: first });
+    assert.equal(reused.body.errors[0].extensions.reason, 'refresh_token_reused');
+    const family = await gql(undefined, refresh, { token: rotated.body.data.refreshToken.refreshToken });
+    assert.equal(family.body.errors[0].extensions.code, 'UNAUTHENTICATED', 'reuse revoked the whole family');
+
+    // Unknown email and wrong password: the same answer; then the per-account limit (5 failures) → 429-like.
+    const unknown = await gql(undefined, login, { email: `nobody-${randomUUID()}@example.com`, password: PASSWORD });
+    const wrong = await gql(undefined, login, { email, password: 'wrong password!' });
+    assert.deepEqual(unknown.body.errors[0].extensions, wrong.body.errors[0].extensions);
+    assert.equal(wrong.body.errors[0].extensions.reason, 'invalid_credentials');
+    let limited;
+    for (let attempt = 0; attempt < 6 && !limited; attempt++) {
+      const response = await gql(undefined, login, { email, password: 'wrong password!' });
+      if (response.body.errors[0].extensions.code === 'TOO_MANY_REQUESTS') limited = response.body.errors[0].extensions;
+    }
+    assert.ok(limited && limited.retryAfter > 0, 'brute force is throttled with a retry time');
+  });
 });

@@ -60,3 +60,15 @@ export function validateQuery<Query>(schema: object): Middleware<ApiState & Vali
     await next();
   };
 }
+
+/**
+ * The same check outside a route (GraphQL arguments): a function returning the typed value, or throwing
+ * 400 invalid_body with every problem, exactly as validateBody would answer.
+ */
+export function inputChecker<T>(schema: object): (value: unknown) => T {
+  const validate = requestSchemas.compile<T>(schema);
+  return (value) => {
+    if (!validate(value)) throw invalidBody(fieldErrors(validate.errors).map((detail) => ({ ...detail, field: detail.field || 'input' })));
+    return value;
+  };
+}
