@@ -90,7 +90,10 @@ describe('POST /v1/events → workflow → Postgres', () => {
   test('the batch runs as a workflow with validateRun, enrichRun and persistRun in its history, and no event body', async () => {
     const accepted = await ingest({ type: 'history_check', properties: { secret_marker: 'body-must-not-be-in-history' } });
     const completed = await completedBatch(accepted.batch_id);
-    const history = await stack.client!.workflow.getHandle(completed.workflow_id).fetchHistory();
+    // The batches row commits inside persistRun; the run's markers land when its workflow task completes.
+    const handle = stack.client!.workflow.getHandle(completed.workflow_id);
+    await handle.result();
+    const history = await handle.fetchHistory();
     const started = history.events?.[0]?.workflowExecutionStartedEventAttributes;
     const input = JSON.parse(Buffer.from(started?.input?.payloads?.[0]?.data ?? []).toString('utf8'));
     assert.ok(input.batchIds.includes(accepted.batch_id), 'the run input names the request');
