@@ -6,11 +6,28 @@ import { allowedActions } from '../auth/policy.ts';
 import { CREDENTIAL_FIELDS, REGISTRATION_FIELDS, type Accounts, type Credentials, type Registration, type SignedIn } from '../api/accounts.ts';
 import type { Acceptor } from '../api/events/accept.ts';
 import { inputChecker } from '../api/middleware/validate.ts';
+import { BULK_REPLAY, DISCARD_DEAD_LETTER, discardDeadLetter, replayDeadLetter, replayDeadLetters, type FilterInput } from '../api/operations/dead-letters.ts';
+import { CHANGE_ROLE, changeMemberRole, INVITE, inviteMember, removeMember, type Invite } from '../api/operations/members.ts';
+import { CREATE_RULE, createNotificationRule, deleteNotificationRule, PATCH_RULE, updateNotificationRule, type RuleInput } from '../api/operations/notification-rules.ts';
+import {
+  CREATE_WEBHOOK,
+  createWebhook,
+  deleteWebhook,
+  PATCH_WEBHOOK,
+  ROTATE_WEBHOOK_SECRET,
+  rotateWebhookSecret,
+  updateWebhook,
+  type EndpointInput,
+} from '../api/operations/webhooks.ts';
+import type { Role } from '../auth/policy.ts';
+import type { EventFlowConfig } from '../config.ts';
+import type { EndpointView } from '../deliveries/endpoints.ts';
+import type { RuleView } from '../deliveries/rules.ts';
 import { ApiError, notFound } from '../api/errors.ts';
 import { isStorableInstant } from '../api/validation.ts';
-import { callTemporal, type TemporalClientRef } from '../api/temporal-access.ts';
+import type { TemporalClientRef } from '../api/temporal-access.ts';
 import { listEndpoints } from '../deliveries/endpoints.ts';
-import { findDelivery, listDeadLetters } from '../deliveries/records.ts';
+import { listDeadLetters } from '../deliveries/records.ts';
 import { latestNotificationId, listNotifications, markRead, notificationsAfter, unreadCount, type NotificationView } from '../deliveries/notifications.ts';
 import type { LiveFeed } from '../live/feed.ts';
 import { listRules } from '../deliveries/rules.ts';
@@ -20,7 +37,6 @@ import { listKeys } from '../keys/queries.ts';
 import { findProject } from '../projects/queries.ts';
 import { listLatestSchemas } from '../schemas/queries.ts';
 import { projectStats } from '../stats/queries.ts';
-import { discardSignal, replaySignal } from '../../workflows/delivery.ts';
 import { decodeCursor, encodeCursor, MAX_PAGE_SIZE } from '../api/pagination.ts';
 import { isUuid } from '../api/params.ts';
 import type { GraphQLContext } from './context.ts';
@@ -122,6 +138,7 @@ function attemptNode(row: DeliveryAttemptRow) {
 
 interface Deps {
   accounts: Accounts;
+  config: Pick<EventFlowConfig, 'webhooks'>;
   db: Knex;
   temporal: TemporalClientRef;
   accept: Acceptor;
@@ -129,6 +146,40 @@ interface Deps {
 }
 
 const MAX_SUBSCRIBED_TYPES = 100;
+
+function webhookNode(row: EndpointView) {
+  return { id: row.id, url: row.url, eventTypes: row.event_types, description: row.description, enabled: row.enabled, createdAt: row.created_at };
+}
+
+function ruleNode(row: RuleView) {
+  return {
+    id: row.id,
+    channel: row.channel,
+    eventTypes: row.event_types,
+    recipients: row.recipients,
+    recipientRoles: row.recipient_roles,
+    recipientProperty: row.recipient_property,
+    subjectTemplate: row.subject_template,
+    bodyTemplate: row.body_template,
+    enabled: row.enabled,
+  };
+}
+
+/** GraphQL's camelCase input as the REST body it mirrors (snake_case), keeping only what was given. */
+function asBody(input: Record<string, unknown>, names: Record<string, string>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(input).filter(([key]) => key in names).map(([key, value]) => [names[key], value]));
+}
+const WEBHOOK_NAMES = { url: 'url', eventTypes: 'event_types', description: 'description', enabled: 'enabled', headers: 'headers', retrySchedule: 'retry_schedule' };
+const RULE_NAMES = {
+  channel: 'channel',
+  eventTypes: 'event_types',
+  recipients: 'recipients',
+  recipientRoles: 'recipient_roles',
+  recipientProperty: 'recipient_property',
+  subjectTemplate: 'subject_template',
+  bodyTemplate: 'body_template',
+  enabled: 'enabled',
+};
 
 function notificationNode(row: NotificationView) {
   return {
@@ -145,11 +196,22 @@ function notificationNode(row: NotificationView) {
 
 type Args<T> = Record<string, never> & T;
 
+const checkWebhook = inputChecker<EndpointInput>(CREATE_WEBHOOK);
+const checkWebhookPatch = inputChecker<EndpointInput>(PATCH_WEBHOOK);
+const checkRotation = inputChecker<{ grace_seconds?: number }>(ROTATE_WEBHOOK_SECRET);
+const checkRule = inputChecker<RuleInput>(CREATE_RULE);
+const checkRulePatch = inputChecker<RuleInput>(PATCH_RULE);
+const checkInvite = inputChecker<Invite>(INVITE);
+const checkRole = inputChecker<{ role: Role }>(CHANGE_ROLE);
+const checkDiscard = inputChecker<{ reason?: string }>(DISCARD_DEAD_LETTER);
+const checkBulkReplay = inputChecker<FilterInput & { dry_run?: boolean; retry_schedule?: number[] }>(BULK_REPLAY);
 const checkRegistration = inputChecker<Registration>({ type: 'object', additionalProperties: false, required: ['email', 'password', 'name'], properties: REGISTRATION_FIELDS });
 const checkCredentials = inputChecker<Credentials>({ type: 'object', additionalProperties: false, required: ['email', 'password'], properties: CREDENTIAL_FIELDS });
 const checkRefreshToken = inputChecker<string>({ type: 'string', minLength: 1, maxLength: 512 });
 
-export function createResolvers({ accounts, db, temporal, accept, liveFeed }: Deps) {
+export function createResolvers({ accounts, db, temporal, accept, liveFeed, config }: Deps) {
+  const webhookDeps = { db, config };
+  const deadLetterDeps = { db, temporal, config };
   async function authPayload({ user, session }: SignedIn) {
     const memberships = await membershipsOf(db, user.id);
     return {
@@ -164,14 +226,6 @@ export function createResolvers({ accounts, db, temporal, accept, liveFeed }: De
         projects: memberships.map((m) => ({ id: m.project_id, name: m.project_name, role: m.role, permissions: allowedActions({ kind: 'role', role: m.role }) })),
       },
     };
-  }
-
-  async function parkedDelivery(ctx: GraphQLContext, id: string) {
-    const { projectId } = await ctx.can('deliveries:act');
-    const row = id.length <= 128 ? await findDelivery(db, projectId, id) : undefined;
-    if (!row) throw notFound('dead letter');
-    if (row.status !== 'dead_lettered') throw new ApiError(409, 'not_dead_lettered', `this delivery is ${row.status}, not dead-lettered`);
-    return row;
   }
 
   /** Notifications belong to people: a key has no inbox. */
@@ -258,14 +312,7 @@ export function createResolvers({ accounts, db, temporal, accept, liveFeed }: De
       },
       async webhooks(_: unknown, __: unknown, ctx: GraphQLContext) {
         const { projectId } = await ctx.can('project:read');
-        return (await listEndpoints(db, projectId)).map((row) => ({
-          id: row.id,
-          url: row.url,
-          eventTypes: row.event_types,
-          description: row.description,
-          enabled: row.enabled,
-          createdAt: row.created_at,
-        }));
+        return (await listEndpoints(db, projectId)).map(webhookNode);
       },
       async deadLetters(_: unknown, args: Args<{ filter?: { endpointId?: string; eventType?: string; from?: string; to?: string }; first?: number }>, ctx: GraphQLContext) {
         const { projectId } = await ctx.can('project:read');
@@ -275,13 +322,7 @@ export function createResolvers({ accounts, db, temporal, accept, liveFeed }: De
       },
       async notificationRules(_: unknown, __: unknown, ctx: GraphQLContext) {
         const { projectId } = await ctx.can('project:read');
-        return (await listRules(db, projectId)).map((row) => ({
-          id: row.id,
-          eventTypes: row.event_types,
-          recipients: row.recipients,
-          subjectTemplate: row.subject_template,
-          enabled: row.enabled,
-        }));
+        return (await listRules(db, projectId)).map(ruleNode);
       },
       async schemas(_: unknown, __: unknown, ctx: GraphQLContext) {
         const { projectId } = await ctx.can('project:read');
@@ -329,15 +370,74 @@ export function createResolvers({ accounts, db, temporal, accept, liveFeed }: De
         return { batchId: accepted.batch_id, accepted: accepted.accepted, ids: accepted.ids };
       },
       async replayDeadLetter(_: unknown, { id }: Args<{ id: string }>, ctx: GraphQLContext) {
-        const row = await parkedDelivery(ctx, id);
-        await callTemporal(temporal, (client) => client.workflow.getHandle(row.workflow_id).signal(replaySignal, {}));
-        return { id: row.delivery_id, status: 'replaying', workflowId: row.workflow_id };
+        const { projectId } = await ctx.can('deliveries:act');
+        const done = await replayDeadLetter(deadLetterDeps, projectId, id, {});
+        return { id: done.id, status: done.status, workflowId: done.workflow_id };
       },
-      async discardDeadLetter(_: unknown, { id, reason }: Args<{ id: string; reason?: string }>, ctx: GraphQLContext) {
-        if (reason !== undefined && reason !== null && reason.length > 1000) throw badInput('reason is at most 1,000 characters', 'reason');
-        const row = await parkedDelivery(ctx, id);
-        await callTemporal(temporal, (client) => client.workflow.getHandle(row.workflow_id).signal(discardSignal, reason ? { reason } : {}));
-        return { id: row.delivery_id, status: 'discarding', workflowId: row.workflow_id };
+      async discardDeadLetter(_: unknown, { id, reason }: Args<{ id: string; reason?: string | null }>, ctx: GraphQLContext) {
+        const { projectId } = await ctx.can('deliveries:act');
+        const request = checkDiscard(reason === undefined || reason === null ? {} : { reason });
+        const done = await discardDeadLetter(deadLetterDeps, projectId, id, request);
+        return { id: done.id, status: done.status, workflowId: done.workflow_id };
+      },
+      async replayDeadLetters(_: unknown, args: Args<{ filter?: Record<string, unknown> | null; dryRun?: boolean | null; retrySchedule?: number[] | null }>, ctx: GraphQLContext) {
+        const { projectId } = await ctx.can('deliveries:act');
+        const input = checkBulkReplay({
+          ...asBody(args.filter ?? {}, { endpointId: 'endpoint_id', eventType: 'event_type', from: 'from', to: 'to' }),
+          ...(args.dryRun ? { dry_run: true } : {}),
+          ...(args.retrySchedule ? { retry_schedule: args.retrySchedule } : {}),
+        });
+        const result = await replayDeadLetters(deadLetterDeps, projectId, input);
+        return { dryRun: result.dry_run, matched: result.matched, replayed: result.replayed, remaining: result.remaining };
+      },
+      async createWebhook(_: unknown, { input }: Args<{ input: Record<string, unknown> }>, ctx: GraphQLContext) {
+        const { projectId } = await ctx.can('webhooks:manage');
+        const row = await createWebhook(webhookDeps, projectId, checkWebhook(asBody(input, WEBHOOK_NAMES)));
+        return { endpoint: webhookNode(row), secret: row.secret };
+      },
+      async updateWebhook(_: unknown, { id, input }: Args<{ id: string; input: Record<string, unknown> }>, ctx: GraphQLContext) {
+        const { projectId } = await ctx.can('webhooks:manage');
+        return webhookNode(await updateWebhook(webhookDeps, projectId, id, checkWebhookPatch(asBody(input, WEBHOOK_NAMES))));
+      },
+      async deleteWebhook(_: unknown, { id }: Args<{ id: string }>, ctx: GraphQLContext) {
+        const { projectId } = await ctx.can('webhooks:manage');
+        await deleteWebhook(webhookDeps, projectId, id);
+        return true;
+      },
+      async rotateWebhookSecret(_: unknown, { id, graceSeconds }: Args<{ id: string; graceSeconds?: number | null }>, ctx: GraphQLContext) {
+        const { projectId } = await ctx.can('webhooks:manage');
+        const { grace_seconds } = checkRotation(graceSeconds === undefined || graceSeconds === null ? {} : { grace_seconds: graceSeconds });
+        const row = await rotateWebhookSecret(webhookDeps, projectId, id, grace_seconds);
+        return { id: row.id, secret: row.secret };
+      },
+      async createNotificationRule(_: unknown, { input }: Args<{ input: Record<string, unknown> }>, ctx: GraphQLContext) {
+        const { projectId } = await ctx.can('rules:manage');
+        return ruleNode(await createNotificationRule(db, projectId, checkRule(asBody(input, RULE_NAMES))));
+      },
+      async updateNotificationRule(_: unknown, { id, input }: Args<{ id: string; input: Record<string, unknown> }>, ctx: GraphQLContext) {
+        const { projectId } = await ctx.can('rules:manage');
+        return ruleNode(await updateNotificationRule(db, projectId, id, checkRulePatch(asBody(input, RULE_NAMES))));
+      },
+      async deleteNotificationRule(_: unknown, { id }: Args<{ id: string }>, ctx: GraphQLContext) {
+        const { projectId } = await ctx.can('rules:manage');
+        await deleteNotificationRule(db, projectId, id);
+        return true;
+      },
+      async inviteMember(_: unknown, args: Args<{ email: string; role: string }>, ctx: GraphQLContext) {
+        const principal = await ctx.can('members:manage');
+        const invited = await inviteMember(db, principal, principal.projectId, checkInvite({ email: args.email, role: args.role }));
+        return { status: invited.status, email: invited.email, role: invited.role, userId: 'user_id' in invited ? invited.user_id : null };
+      },
+      async changeMemberRole(_: unknown, args: Args<{ userId: string; role: string }>, ctx: GraphQLContext) {
+        const principal = await ctx.can('members:manage');
+        const { role } = checkRole({ role: args.role });
+        const changed = await changeMemberRole(db, principal, principal.projectId, args.userId, role);
+        return { userId: changed.user_id, role: changed.role };
+      },
+      async removeMember(_: unknown, { userId }: Args<{ userId: string }>, ctx: GraphQLContext) {
+        const principal = await ctx.can('project:read');
+        await removeMember(db, principal, principal.projectId, userId);
+        return true;
       },
     },
     Subscription: {

@@ -98,7 +98,7 @@ export function graphqlRoute(deps: RouteDeps): Middleware<ApiState> {
   const { db, auth, temporal, accept, config, log, liveFeed, accounts } = deps;
   type ServerContext = { koa: { ip: string; userAgent: string; path: string } };
   const yoga = createYoga<ServerContext, GraphQLContext>({
-    schema: createSchema<ServerContext & GraphQLContext>({ typeDefs, resolvers: createResolvers({ accounts, db, temporal, accept, liveFeed }) }),
+    schema: createSchema<ServerContext & GraphQLContext>({ typeDefs, resolvers: createResolvers({ accounts, db, temporal, accept, liveFeed, config }) }),
     graphqlEndpoint: GRAPHQL_PATH,
     graphiql: config.graphql.graphiql,
     landingPage: false,

@@ -139,7 +139,10 @@ describe('GraphQL at /graphql', () => {
   test('events { deliveries { attempts } } loads in batches: the query count does not grow with the page', async () => {
     const count = async (first: number) => {
       let queries = 0;
-      const listener = () => void (queries += 1);
+      // The stack's worker shares this pool: count only reads of this project's events and deliveries.
+      const listener = (query: { sql: string; bindings?: unknown[] }) => {
+        if (/^select .* from "(events|deliveries|delivery_attempts)"/i.test(query.sql) && query.bindings?.includes(project.id)) queries += 1;
+      };
       stack.db.on('query', listener);
       try {
         const response = await gql(readKey, `query($n: Int) { events(first: $n) { edges { node { id attempts { outcome } deliveries { id attempts { outcome } } } } } }`, { n: first });
@@ -209,5 +212,54 @@ describe('GraphQL at /graphql', () => {
       if (response.body.errors[0].extensions.code === 'TOO_MANY_REQUESTS') limited = response.body.errors[0].extensions;
     }
     assert.ok(limited && limited.retryAfter > 0, 'brute force is throttled with a retry time');
+  });
+
+  test('managing webhooks, rules, members and dead letters through GraphQL: the REST checks and rules', async () => {
+    const created = await gql(project.adminKey, `mutation($input: WebhookInput!) { createWebhook(input: $input) { secret endpoint { id url eventTypes } } }`, {
+      input: { url: 'https://example.com/hook', eventTypes: ['order.*', 'order.*'], headers: { 'X-Team': 'a' } },
+    });
+    assert.equal(created.status, 200, JSON.stringify(created.body));
+    const webhook = created.body.data.createWebhook;
+    assert.match(webhook.secret, /^whsec_/);
+    assert.deepEqual(webhook.endpoint.eventTypes, ['order.*'], 'patterns deduplicated as in REST');
+    const unsafe = await gql(project.adminKey, `mutation { createWebhook(input: { url: "http://169.254.169.254/latest", eventTypes: ["*"] }) { secret } }`);
+    assert.equal(unsafe.body.errors[0].extensions.reason, 'unsafe_url');
+    const reserved = await gql(project.adminKey, `mutation($input: WebhookInput!) { createWebhook(input: $input) { secret } }`, {
+      input: { url: 'https://example.com/x', eventTypes: ['*'], headers: { 'webhook-signature': 'x' } },
+    });
+    assert.equal(reserved.body.errors[0].extensions.code, 'BAD_USER_INPUT');
+    const updated = await gql(project.adminKey, `mutation($id: ID!) { updateWebhook(id: $id, input: { enabled: false }) { enabled } }`, { id: webhook.endpoint.id });
+    assert.equal(updated.body.data.updateWebhook.enabled, false);
+    const rotated = await gql(project.adminKey, `mutation($id: ID!) { rotateWebhookSecret(id: $id, graceSeconds: 0) { secret } }`, { id: webhook.endpoint.id });
+    assert.notEqual(rotated.body.data.rotateWebhookSecret.secret, webhook.secret);
+    assert.equal((await gql(readKey, `mutation($id: ID!) { deleteWebhook(id: $id) }`, { id: webhook.endpoint.id })).body.errors[0].extensions.code, 'FORBIDDEN');
+    assert.equal((await gql(project.adminKey, `mutation($id: ID!) { deleteWebhook(id: $id) }`, { id: webhook.endpoint.id })).body.data.deleteWebhook, true);
+    assert.equal((await gql(project.adminKey, `mutation($id: ID!) { deleteWebhook(id: $id) }`, { id: webhook.endpoint.id })).body.errors[0].extensions.code, 'NOT_FOUND');
+    assert.equal((await gql(project.adminKey, `mutation { deleteWebhook(id: "garbage") }`)).body.errors[0].extensions.code, 'NOT_FOUND');
+
+    const rule = await gql(project.adminKey, `mutation { createNotificationRule(input: { channel: "in_app", eventTypes: ["x"], recipientRoles: ["owner"], subjectTemplate: "{{ type }}", bodyTemplate: "b" }) { id channel recipientRoles } }`);
+    assert.deepEqual(rule.body.data.createNotificationRule.recipientRoles, ['owner']);
+    const badTemplate = await gql(project.adminKey, `mutation($id: ID!) { updateNotificationRule(id: $id, input: { bodyTemplate: "{{ nope(" }) { id } }`, { id: rule.body.data.createNotificationRule.id });
+    assert.equal(badTemplate.body.errors[0].extensions.reason, 'invalid_template');
+    const noRecipients = await gql(project.adminKey, `mutation { createNotificationRule(input: { eventTypes: ["x"], subjectTemplate: "s", bodyTemplate: "b" }) { id } }`);
+    assert.equal(noRecipients.body.errors[0].extensions.code, 'BAD_USER_INPUT');
+    assert.equal((await gql(project.adminKey, `mutation($id: ID!) { deleteNotificationRule(id: $id) }`, { id: rule.body.data.createNotificationRule.id })).body.data.deleteNotificationRule, true);
+
+    const dryRun = await gql(project.adminKey, `mutation { replayDeadLetters(dryRun: true, filter: { eventType: "signup" }) { dryRun matched replayed } }`);
+    assert.equal(dryRun.body.data.replayDeadLetters.dryRun, true);
+    assert.equal(typeof dryRun.body.data.replayDeadLetters.matched, 'number');
+    const badFilter = await gql(project.adminKey, `mutation { replayDeadLetters(filter: { endpointId: "nope" }) { matched } }`);
+    assert.equal(badFilter.body.errors[0].extensions.code, 'BAD_USER_INPUT');
+
+    // Members of the user's own project: an owner invites; a viewer cannot; nobody escapes last-owner.
+    const inviteeEmail = `invitee-${randomUUID()}@example.com`;
+    const invited = await gql(userToken, `mutation($email: String!) { inviteMember(email: $email, role: "viewer") { status email role } }`, { email: inviteeEmail });
+    assert.deepEqual(invited.body.data.inviteMember, { status: 'invited', email: inviteeEmail, role: 'viewer' });
+    assert.equal((await gql(userToken, `mutation { inviteMember(email: "not-an-email", role: "viewer") { status } }`)).body.errors[0].extensions.code, 'BAD_USER_INPUT');
+    assert.equal((await gql(userToken, `mutation { inviteMember(email: "a@example.com", role: "emperor") { status } }`)).body.errors[0].extensions.code, 'BAD_USER_INPUT');
+    const me = (await gql(userToken, `{ me { id } }`)).body.data.me.id;
+    const demote = await gql(userToken, `mutation($id: ID!) { changeMemberRole(userId: $id, role: "viewer") { role } }`, { id: me });
+    assert.equal(demote.body.errors[0].extensions.reason, 'last_owner');
+    assert.equal((await gql(readKey, `mutation { inviteMember(email: "b@example.com", role: "viewer") { status } }`)).body.errors[0].extensions.code, 'FORBIDDEN');
   });
 });
