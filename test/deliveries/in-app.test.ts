@@ -1,6 +1,9 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
+import { startApiServer } from '../../src/api/server.ts';
+import { createDatabase } from '../../src/db/connection.ts';
+import { createLogger } from '../../src/logging.ts';
 import { startStack, waitFor, type Stack, type TestProject } from '../helpers/stack.ts';
 
 const PASSWORD = 'a long enough password';
@@ -53,7 +56,8 @@ describe('in-app notifications: the third channel', () => {
   const users: Record<'owner' | 'viewer' | 'developer', { token: string; id: string; email: string }> = {} as never;
 
   before(async () => {
-    stack = await startStack({ env: { AUTH_SIGNUP: 'open' } });
+    // A shared token secret, as API processes of one deployment share EVENTFLOW_ADMIN_KEY or AUTH_JWT_SECRET.
+    stack = await startStack({ env: { AUTH_SIGNUP: 'open', AUTH_JWT_SECRET: 'in-app-test-secret-0123456789-abcdefgh' } });
     project = await stack.createProject('in-app');
     for (const role of ['owner', 'viewer', 'developer'] as const) {
       const email = `${role}-${randomUUID()}@example.com`;
@@ -159,5 +163,26 @@ describe('in-app notifications: the third channel', () => {
     assert.equal((await stack.request('POST', '/v1/notification-rules', { key: project.adminKey, body: { ...base, recipient_roles: ['viewer'], recipient_property: 'properties.email' } })).status, 400);
     assert.equal((await stack.request('POST', '/v1/notification-rules', { key: project.adminKey, body: { ...base, channel: 'pigeon', recipient_roles: ['viewer'] } })).status, 400);
     assert.equal((await stack.request('POST', '/v1/notification-rules', { key: project.adminKey, body: { ...base, channel: 'email', recipients: ['a@example.com'], recipient_roles: ['viewer'] } })).status, 400);
+  });
+
+  test('a stream on a second API server, with its own pool and LISTEN connection, hears of notifications too (no in-process bus)', async () => {
+    const second = await startApiServer({
+      config: stack.config,
+      db: createDatabase(stack.config.databaseUrl, 3),
+      log: createLogger('second-api', 'warn'),
+      temporal: { current: stack.client },
+      host: '127.0.0.1',
+      port: 0,
+      backlogProbe: false,
+    });
+    try {
+      const stream = openStream({ ...stack, baseUrl: second.baseUrl }, users.owner.token, project.id, (await as('owner', 'GET', '/v1/notifications')).body.data[0].id);
+      await stream.ready;
+      await stack.request('POST', '/v1/events', { key: project.adminKey, body: { type: 'order.placed', properties: { order_id: 'C-3', total: '3' } } });
+      await waitFor(async () => stream.events.some((event) => event.data.title === 'Order C-3 placed'), 20_000);
+      await stream.close();
+    } finally {
+      await second.stop(0);
+    }
   });
 });
