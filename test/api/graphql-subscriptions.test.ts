@@ -1,6 +1,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
+import { readEventStream } from '../helpers/sse.ts';
 import { startStack, waitFor, type Stack, type TestProject } from '../helpers/stack.ts';
 
 /** A GraphQL subscription over SSE (POST with Accept: text/event-stream), collecting `next` payloads. */
@@ -15,23 +16,9 @@ function subscribe(stack: Stack, key: string, query: string, headers: Record<str
   });
   const reading = (async () => {
     const response = await opened;
-    const reader = response.body!.getReader();
-    const decoder = new TextDecoder();
-    let buffer = '';
-    try {
-      for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) {
-        buffer += decoder.decode(chunk.value, { stream: true });
-        let end: number;
-        while ((end = buffer.indexOf('\n\n')) >= 0) {
-          const block = buffer.slice(0, end);
-          buffer = buffer.slice(end + 2);
-          const data = block.split('\n').find((line) => line.startsWith('data:'));
-          if (block.includes('event: next') && data) results.push(JSON.parse(data.slice(5)));
-        }
-      }
-    } catch (error) {
-      if ((error as Error).name !== 'AbortError') throw error;
-    }
+    await readEventStream(response.body!, (message) => {
+      if (message.event === 'next' && message.data) results.push(JSON.parse(message.data));
+    });
   })();
   return {
     results,

@@ -4,6 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { startApiServer } from '../../src/api/server.ts';
 import { createDatabase } from '../../src/db/connection.ts';
 import { createLogger } from '../../src/logging.ts';
+import { readEventStream } from '../helpers/sse.ts';
 import { startStack, waitFor, type Stack, type TestProject } from '../helpers/stack.ts';
 
 const PASSWORD = 'a long enough password';
@@ -22,23 +23,9 @@ function openStream(stack: Stack, token: string, projectId: string, lastEventId?
     return response.body!;
   })();
   const reading = (async () => {
-    const decoder = new TextDecoder();
-    let buffer = '';
-    try {
-      const reader = (await ready).getReader();
-      for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) {
-        buffer += decoder.decode(chunk.value, { stream: true });
-        let end: number;
-        while ((end = buffer.indexOf('\n\n')) >= 0) {
-          const block = buffer.slice(0, end);
-          buffer = buffer.slice(end + 2);
-          const fields = Object.fromEntries(block.split('\n').filter((line) => !line.startsWith(':') && line.includes(': ')).map((line) => [line.slice(0, line.indexOf(': ')), line.slice(line.indexOf(': ') + 2)]));
-          if (fields.event) events.push({ id: fields.id, event: fields.event, data: JSON.parse(fields.data), at: performance.now() });
-        }
-      }
-    } catch (error) {
-      if ((error as Error).name !== 'AbortError') throw error;
-    }
+    await readEventStream(await ready, (message) => {
+      if (message.event) events.push({ id: message.id, event: message.event, data: JSON.parse(message.data), at: performance.now() });
+    });
   })();
   return {
     events,
