@@ -37,7 +37,8 @@ describe('GraphQL subscriptions over SSE', () => {
   let userId: string;
 
   before(async () => {
-    stack = await startStack({ env: { AUTH_SIGNUP: 'open' } });
+    // Introspection off here (GRAPHQL_INTROSPECTION=false), to show the switch.
+    stack = await startStack({ env: { AUTH_SIGNUP: 'open', GRAPHQL_INTROSPECTION: 'false' } });
     project = await stack.createProject('subscriptions');
     const registered = await stack.request('POST', '/v1/auth/register', { body: { email: `sub-${randomUUID()}@example.com`, password: 'a long enough password', name: 'Sub' } });
     token = registered.body.access_token;
@@ -80,5 +81,14 @@ describe('GraphQL subscriptions over SSE', () => {
     assert.match(JSON.stringify(keyCaller.body), /FORBIDDEN|access token/);
     const garbage = await stack.request('POST', '/graphql', { key: project.adminKey, body: { query: `subscription { eventsStored(types: [""]) { stored } }` }, headers: { accept: 'application/json' } });
     assert.match(JSON.stringify(garbage.body), /BAD_USER_INPUT/);
+  });
+
+  test('with GRAPHQL_INTROSPECTION=false the schema is not answered, and ordinary queries still are', async () => {
+    const introspection = await stack.request('POST', '/graphql', { key: project.adminKey, body: { query: '{ __schema { queryType { name } } }' } });
+    assert.equal(introspection.body.data, undefined);
+    assert.equal(introspection.body.errors[0].extensions.code, 'GRAPHQL_VALIDATION_FAILED');
+    assert.match(introspection.body.errors[0].message, /introspection/i);
+    const ordinary = await stack.request('POST', '/graphql', { key: project.adminKey, body: { query: '{ eventStats { totalEvents } }' } });
+    assert.equal(typeof ordinary.body.data.eventStats.totalEvents, 'number');
   });
 });

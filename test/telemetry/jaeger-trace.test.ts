@@ -248,4 +248,30 @@ test('one ingested event is one trace across the API and the worker in Jaeger', 
   assert.match(workerMetrics, /^temporal_/m);
   const apiMetrics = await (await fetch(`${apiUrl}/metrics`)).text();
   assert.match(apiMetrics, /^eventflow_events_accepted_total [1-9]/m, 'the API counted the accepted event');
+
+  // A GraphQL operation is a span of its own under the HTTP request, named for the operation, with the
+  // document and its variables — a password among them redacted.
+  const graphqlTraceId = randomBytes(16).toString('hex');
+  const secret = `hunter2-${randomUUID()}`;
+  await fetch(`${apiUrl}/graphql`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', traceparent: `00-${graphqlTraceId}-${randomBytes(8).toString('hex')}-01` },
+    body: JSON.stringify({
+      query: 'mutation SignIn($email: String!, $password: String!) { login(email: $email, password: $password) { accessToken } }',
+      variables: { email: 'nobody@example.com', password: secret },
+    }),
+  });
+  const operation = await waitUntil(
+    async () => (await fetchTrace(graphqlTraceId))?.find((span) => span.operationName === 'graphql mutation SignIn')[0],
+    { what: `the GraphQL span of trace ${graphqlTraceId}`, timeoutMs: 30_000, intervalMs: 500 },
+  );
+  const graphqlTrace = (await fetchTrace(graphqlTraceId))!;
+  assert.equal(graphqlTrace.tag(operation, 'graphql.operation.type'), 'mutation');
+  assert.equal(graphqlTrace.tag(operation, 'graphql.operation.name'), 'SignIn');
+  assert.match(String(graphqlTrace.tag(operation, 'graphql.document')), /login\(email: \$email, password: \$password\)/);
+  const variables = String(graphqlTrace.tag(operation, 'graphql.variables'));
+  assert.match(variables, /nobody@example\.com/);
+  assert.ok(!variables.includes(secret), 'the password is not on the span');
+  assert.match(variables, /\[redacted\]/);
+  assert.equal(graphqlTrace.service(operation), 'eventflow-api');
 });
