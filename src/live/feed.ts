@@ -57,12 +57,24 @@ export function startLiveFeed(db: Knex, log: Logger): LiveFeed {
             log.warn({ err: error }, 'ignoring a malformed notification payload');
           }
         });
-        raw.on('error', (error: unknown) => {
-          log.warn({ err: error }, 'notification listener connection failed; reconnecting');
+        // An error or a plain end (Postgres restarted, the connection was terminated) both mean: listen again.
+        let lost = false;
+        const reconnect = (error?: unknown) => {
+          if (lost || stopped) return;
+          lost = true;
+          log.warn({ err: error }, 'live feed connection lost; listening again');
           connection = undefined;
-          if (!stopped) setTimeout(() => void connect(), 1_000).unref();
-        });
-        await raw.query(`LISTEN ${NOTIFICATIONS_CHANNEL}; LISTEN ${EVENTS_STORED_CHANNEL}`);
+          setTimeout(() => void connect(), 1_000).unref();
+        };
+        raw.on('error', reconnect);
+        raw.on('end', () => reconnect());
+        try {
+          await raw.query(`LISTEN ${NOTIFICATIONS_CHANNEL}; LISTEN ${EVENTS_STORED_CHANNEL}`);
+        } catch (error) {
+          lost = true; // its 'end' must not start a second reconnect beside this loop's retry
+          await db.client.destroyRawConnection(raw).catch(() => undefined);
+          throw error;
+        }
         connection = raw;
         pokeAll();
         return;
