@@ -180,6 +180,7 @@ export function createRunActivities(db: Knex, validateBatch: ReturnType<typeof c
         project_id: ref.projectId,
         workflow_id: `batch:${ref.runId}`,
         received_at: request.receivedAt,
+        trace_id: request.traceId ?? null,
         // The first request's row also keeps the run's result, so a retried persist returns it.
         summary: JSON.stringify(requestIndex === 0 ? { ...summaries[requestIndex], run: result } : summaries[requestIndex]),
       })),

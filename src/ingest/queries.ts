@@ -207,8 +207,8 @@ export async function oldestWaitingRequestAgeMs(db: Knex, taskQueue: string): Pr
 
 /** A run's requests, in acceptance order; empty once the run was persisted (its rows are deleted then). */
 export async function loadRunRequests(db: Knex, runId: string): Promise<Array<AcceptedRequest & { digest: Buffer }>> {
-  const rows: Array<{ batch_id: string; received_at: Date; sent_at: Date | null; client: ClientInfo; events: IngestEvent[]; digest: Buffer }> =
-    await db('ingest_requests').select('batch_id', 'received_at', 'sent_at', 'client', 'events', 'digest').where('run_id', runId).orderBy('seq');
+  const rows: Array<{ batch_id: string; received_at: Date; sent_at: Date | null; client: ClientInfo; events: IngestEvent[]; digest: Buffer; traceparent: string | null }> =
+    await db('ingest_requests').select('batch_id', 'received_at', 'sent_at', 'client', 'events', 'digest', 'traceparent').where('run_id', runId).orderBy('seq');
   return rows.map((row) => ({
     batchId: row.batch_id,
     receivedAt: row.received_at.toISOString(),
@@ -216,6 +216,7 @@ export async function loadRunRequests(db: Knex, runId: string): Promise<Array<Ac
     client: row.client,
     events: row.events,
     digest: row.digest,
+    ...(row.traceparent ? { traceId: row.traceparent.split('-')[1] } : {}),
   }));
 }
 

@@ -160,6 +160,8 @@ export interface AcceptedRequest {
   sentAt?: string;
   client: ClientInfo;
   events: IngestEvent[];
+  /** The trace of the request that accepted it (kept with its batch, so its timeline finds the spans). */
+  traceId?: string;
 }
 
 /** What the enrich step of a run leaves in history: counts, while the enrichment itself goes to persist. */
