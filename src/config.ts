@@ -1,5 +1,6 @@
 // Every setting EventFlow reads from the environment, parsed once at boot into one typed object.
 // Nothing else in the code base reads process.env, so this file is the full list of knobs.
+import { fileURLToPath } from 'node:url';
 
 export interface EventFlowConfig {
   /** Postgres connection string; when absent the dev launcher starts an embedded server and sets it. */
@@ -88,8 +89,18 @@ export interface EventFlowConfig {
     maxDepth: number;
     maxCost: number;
   };
+  /** The web dashboard the API serves under /dashboard/ (src/api/routes/dashboard.ts). */
+  dashboard: {
+    /** The built assets (`npm run build:dashboard`); when missing, /dashboard/ says how to build them. */
+    dir: string;
+    /** The Temporal Web UI's base URL, for deep links to runs; unset: no links. */
+    temporalUiUrl: string | undefined;
+  };
   logLevel: string;
+  /** OTLP/HTTP base URL traces are exported to (ours and, through POST /v1/traces, the dashboard's). */
   otlpEndpoint: string | undefined;
+  /** Jaeger's HTTP query API, read for an event's trace waterfall; unset: no waterfall. */
+  jaegerQueryUrl: string | undefined;
 }
 
 /** What the preloaded telemetry module needs; read apart from `loadConfig` so it never throws at preload. */
@@ -226,7 +237,12 @@ export function loadConfig(env: Env = process.env): EventFlowConfig {
       maxDepth: integer(env, 'GRAPHQL_MAX_DEPTH', 8, 2),
       maxCost: integer(env, 'GRAPHQL_MAX_COST', 5_000, 10),
     },
+    dashboard: {
+      dir: env.DASHBOARD_DIR || fileURLToPath(new URL('./dashboard/dist', import.meta.url)),
+      temporalUiUrl: env.TEMPORAL_UI_URL?.replace(/\/+$/, '') || undefined,
+    },
     logLevel: env.LOG_LEVEL || 'info',
     otlpEndpoint: env.OTEL_EXPORTER_OTLP_ENDPOINT || undefined,
+    jaegerQueryUrl: env.JAEGER_QUERY_URL?.replace(/\/+$/, '') || undefined,
   };
 }

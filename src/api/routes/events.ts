@@ -4,6 +4,8 @@ import { observeBatchSize, recordEventsAccepted, recordEventsRejected, startInge
 import type { RouteDeps } from '../deps.ts';
 import { ApiError, notFound } from '../errors.ts';
 import { findEvent, listEvents, listRejectedEvents, type EventRow } from '../../events/queries.ts';
+import { eventTimeline, type EventTimeline } from '../../events/timeline.ts';
+import { readWaterfall, TraceStoreUnavailable } from '../../telemetry/trace-query.ts';
 import { requires } from '../middleware/auth.ts';
 import { jsonBody } from '../middleware/json-body.ts';
 import { validateQuery, type Valid } from '../middleware/validate.ts';
@@ -38,7 +40,7 @@ const REJECTED_QUERY = {
 type EventsQuery = { type?: string; user_id?: string; from?: string; to?: string; limit?: string; cursor?: string };
 type RejectedQuery = Omit<EventsQuery, 'user_id'>;
 
-export function eventsRouter({ db, accept }: RouteDeps): Router<ApiState> {
+export function eventsRouter({ db, accept, config }: RouteDeps): Router<ApiState> {
   const router = new Router<ApiState>({ prefix: '/v1/events' });
   // The answer is sent only once the request's events are committed to Postgres (src/api/events/accept.ts).
   router.post('/', requires('events:ingest'), measureIngest, jsonBody, async (ctx) => {
@@ -88,6 +90,31 @@ export function eventsRouter({ db, accept }: RouteDeps): Router<ApiState> {
     ctx.body = toEventJson(event);
   });
 
+  // Stored or rejected: a rejected event has a timeline too (received → rejected, with the reasons).
+  router.get('/:id/timeline', requires('project:read'), async (ctx) => {
+    const timeline = await eventTimeline(db, ctx.state.auth.projectId, ctx.params.id);
+    if (!timeline) throw notFound('event');
+    ctx.body = {
+      ...timeline,
+      event: timeline.event ? toEventJson(timeline.event) : null,
+      links: temporalLinks(config.dashboard.temporalUiUrl, config.temporal.namespace, timeline),
+    };
+  });
+
+  // The spans of every trace the event's work was recorded in, read from Jaeger by the API.
+  router.get('/:id/trace', requires('project:read'), async (ctx) => {
+    const timeline = await eventTimeline(db, ctx.state.auth.projectId, ctx.params.id);
+    if (!timeline) throw notFound('event');
+    if (!config.jaegerQueryUrl) throw new ApiError(503, 'tracing_unavailable', 'no trace store is configured (JAEGER_QUERY_URL)');
+    if (timeline.trace_ids.length === 0) throw new ApiError(404, 'trace_not_found', 'the event was accepted without a trace (tracing was off)');
+    try {
+      ctx.body = await readWaterfall(config.jaegerQueryUrl, timeline.trace_ids);
+    } catch (error) {
+      if (!(error instanceof TraceStoreUnavailable)) throw error;
+      throw Object.assign(new ApiError(503, 'tracing_unavailable', error.message, [], { 'Retry-After': '5' }), { cause: error });
+    }
+  });
+
   return router;
 }
 
@@ -105,6 +132,16 @@ function toEventJson(row: EventRow) {
     context: row.context,
     enrichment: row.enrichment,
     batch_id: row.batch_id,
+  };
+}
+
+/** Deep links into the Temporal Web UI for the runs that handled the event (none without TEMPORAL_UI_URL). */
+function temporalLinks(uiUrl: string | undefined, namespace: string, timeline: EventTimeline) {
+  if (!uiUrl) return { batch: null, deliveries: {} };
+  const run = (workflowId: string) => `${uiUrl}/namespaces/${encodeURIComponent(namespace)}/workflows/${encodeURIComponent(workflowId)}`;
+  return {
+    batch: timeline.batch ? run(timeline.batch.workflow_id) : null,
+    deliveries: Object.fromEntries(timeline.deliveries.map((delivery) => [delivery.delivery_id, run(delivery.workflow_id)])),
   };
 }
 
