@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import type { EventFlowConfig } from '../config.ts';
 import type { DeliverableEvent } from '../events/queries.ts';
-import type { AttemptReport, DeliveryRef } from '../shared/delivery.ts';
+import type { AttemptReport, AttemptResult, DeliveryRef } from '../shared/delivery.ts';
 import { recordDelivery } from '../telemetry/metrics.ts';
 import { inSpan, markFailed } from '../telemetry/spans.ts';
 import { renderEmail, resolveRecipients } from './channels/email/render.ts';
@@ -9,11 +9,33 @@ import { closeMailer, createMailer, sendEmail } from './channels/email/send.ts';
 import { deliverInApp } from './channels/in-app/deliver.ts';
 import { sendWebhook } from './channels/webhook/send.ts';
 import { signatureHeaders, webhookId } from './channels/webhook/signing.ts';
-import type { DeliveryTarget } from './targets.ts';
+import type { DeliveryTarget, WebhookTarget } from './targets.ts';
 
 /** The Standard Webhooks payload shape: `{ type, timestamp, data }`. */
 function webhookBody(event: DeliverableEvent): string {
   return JSON.stringify({ type: event.type, timestamp: event.timestamp, data: event });
+}
+
+/**
+ * One signed POST of one event to one endpoint, with the SSRF guard and the attempt timeout: the
+ * worker's attempts and the API's test sends go through here, so a test proves what deliveries do.
+ */
+export async function sendSignedWebhook(
+  config: Pick<EventFlowConfig, 'webhooks'>,
+  target: Pick<WebhookTarget, 'url' | 'headers' | 'secrets'>,
+  event: DeliverableEvent,
+  deliveryId: string,
+): Promise<AttemptResult> {
+  const body = webhookBody(event);
+  const signed = signatureHeaders({ id: deliveryId, timestampSeconds: Math.floor(Date.now() / 1000), body, secrets: target.secrets });
+  return sendWebhook({
+    url: target.url,
+    headers: { ...signed },
+    customHeaders: target.headers,
+    body,
+    timeoutMs: config.webhooks.attemptTimeoutMs,
+    allowList: config.webhooks.allowedPrivateTargets,
+  });
 }
 
 const SPAN_NAMES = { webhook: 'eventflow.webhook.deliver', email: 'eventflow.email.send', in_app: 'eventflow.in_app.notify' } as const;
@@ -67,22 +89,7 @@ export function createDeliverer(config: EventFlowConfig, db: Knex) {
 
   async function attemptOnce(target: DeliveryTarget, event: DeliverableEvent, ref: DeliveryRef, attempt: number): Promise<AttemptReport> {
     if (target.channel === 'webhook') {
-      const body = webhookBody(event);
-      const signed = signatureHeaders({
-        id: ref.deliveryId,
-        timestampSeconds: Math.floor(Date.now() / 1000),
-        body,
-        secrets: target.secrets,
-      });
-      const result = await sendWebhook({
-        url: target.url,
-        headers: { ...signed },
-        customHeaders: target.headers,
-        body,
-        timeoutMs: config.webhooks.attemptTimeoutMs,
-        allowList: config.webhooks.allowedPrivateTargets,
-      });
-      return { attempt, ...result };
+      return { attempt, ...(await sendSignedWebhook(config, target, event, ref.deliveryId)) };
     }
     if (target.channel === 'in_app') {
       const notice = { ...target, ruleId: target.id };

@@ -16,8 +16,11 @@ import {
   PATCH_WEBHOOK,
   ROTATE_WEBHOOK_SECRET,
   rotateWebhookSecret,
+  TEST_WEBHOOK,
+  testWebhook,
   updateWebhook,
   type EndpointInput,
+  type TestWebhookInput,
 } from '../api/operations/webhooks.ts';
 import type { Role } from '../auth/policy.ts';
 import type { EventFlowConfig } from '../config.ts';
@@ -199,6 +202,7 @@ type Args<T> = Record<string, never> & T;
 const checkWebhook = inputChecker<EndpointInput>(CREATE_WEBHOOK);
 const checkWebhookPatch = inputChecker<EndpointInput>(PATCH_WEBHOOK);
 const checkRotation = inputChecker<{ grace_seconds?: number }>(ROTATE_WEBHOOK_SECRET);
+const checkWebhookTest = inputChecker<TestWebhookInput>(TEST_WEBHOOK);
 const checkRule = inputChecker<RuleInput>(CREATE_RULE);
 const checkRulePatch = inputChecker<RuleInput>(PATCH_RULE);
 const checkInvite = inputChecker<Invite>(INVITE);
@@ -409,6 +413,20 @@ export function createResolvers({ accounts, db, temporal, accept, liveFeed, conf
         const { grace_seconds } = checkRotation(graceSeconds === undefined || graceSeconds === null ? {} : { grace_seconds: graceSeconds });
         const row = await rotateWebhookSecret(webhookDeps, projectId, id, grace_seconds);
         return { id: row.id, secret: row.secret };
+      },
+      async testWebhook(_: unknown, { id, eventType }: Args<{ id: string; eventType?: string | null }>, ctx: GraphQLContext) {
+        const { projectId } = await ctx.can('webhooks:manage');
+        const input = checkWebhookTest(eventType === undefined || eventType === null ? {} : { event_type: eventType });
+        const result = await testWebhook(webhookDeps, projectId, id, input);
+        return {
+          eventId: result.event_id,
+          delivered: result.delivered,
+          outcome: result.outcome,
+          statusCode: result.status_code,
+          durationMs: result.duration_ms,
+          responseExcerpt: result.response_excerpt,
+          error: result.error,
+        };
       },
       async createNotificationRule(_: unknown, { input }: Args<{ input: Record<string, unknown> }>, ctx: GraphQLContext) {
         const { projectId } = await ctx.can('rules:manage');

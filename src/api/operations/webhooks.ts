@@ -1,10 +1,13 @@
+import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 import type { EventFlowConfig } from '../../config.ts';
 import { eventTypePatternProblem } from '../../deliveries/channels/webhook/filters.ts';
 import { isReservedHeaderName } from '../../deliveries/channels/webhook/send.ts';
-import { generateSecret } from '../../deliveries/channels/webhook/signing.ts';
+import { generateSecret, webhookId } from '../../deliveries/channels/webhook/signing.ts';
 import { assertDeliverableUrl, UnsafeUrlError } from '../../deliveries/channels/webhook/ssrf.ts';
+import { sendSignedWebhook } from '../../deliveries/deliverer.ts';
 import { deleteEndpoint, findEndpoint, insertEndpoint, rotateEndpointSecret, updateEndpoint, type EndpointChanges } from '../../deliveries/endpoints.ts';
+import { loadTarget, type WebhookTarget } from '../../deliveries/targets.ts';
 import { ApiError, invalidBody, notFound } from '../errors.ts';
 import { uuidParam } from '../params.ts';
 import type { FieldDetail } from '../validation.ts';
@@ -32,7 +35,9 @@ const ENDPOINT_FIELDS = {
 export const CREATE_WEBHOOK = { type: 'object', additionalProperties: false, required: ['url', 'event_types'], properties: ENDPOINT_FIELDS };
 export const PATCH_WEBHOOK = { type: 'object', additionalProperties: false, minProperties: 1, properties: ENDPOINT_FIELDS };
 export const ROTATE_WEBHOOK_SECRET = { type: 'object', additionalProperties: false, properties: { grace_seconds: { type: 'integer', minimum: 0, maximum: 30 * 24 * 3600 } } };
+export const TEST_WEBHOOK = { type: 'object', additionalProperties: false, properties: { event_type: { type: 'string', minLength: 1, maxLength: 128 } } };
 export type EndpointInput = EndpointChanges;
+export type TestWebhookInput = { event_type?: string };
 
 /** What a schema cannot say: pattern syntax and headers we reserve for ourselves. Dedupes the patterns. */
 function checkEndpoint(input: EndpointInput): EndpointInput {
@@ -99,4 +104,52 @@ export async function rotateWebhookSecret({ db, config }: WebhookDeps, projectId
   const row = await rotateEndpointSecret(db, projectId, uuidParam(id, 'webhook endpoint'), generateSecret(), graceSeconds ?? config.webhooks.secretRotationGraceSeconds);
   if (!row) throw notFound('webhook endpoint');
   return row;
+}
+
+/** What one test send came to; nothing of it is stored. */
+export interface WebhookTestResult {
+  event_id: string;
+  delivered: boolean;
+  outcome: string;
+  status_code: number | null;
+  duration_ms: number;
+  response_excerpt: string | null;
+  error: string | null;
+}
+
+/**
+ * Sends one synthetic event to an endpoint now, signed and guarded exactly like a delivery, so an owner
+ * can check their receiver. Not stored, not retried, and not counted in delivery metrics or the
+ * endpoint's health: a failing test must not disable an endpoint.
+ */
+export async function testWebhook({ db, config }: WebhookDeps, projectId: string, id: string | undefined, input: TestWebhookInput): Promise<WebhookTestResult> {
+  const endpointId = uuidParam(id, 'webhook endpoint');
+  const endpoint = await findEndpoint(db, projectId, endpointId);
+  if (!endpoint) throw notFound('webhook endpoint');
+  if (!endpoint.enabled) throw new ApiError(409, 'endpoint_disabled', 'the endpoint is disabled; enable it before sending a test event');
+  const target = (await loadTarget(db, projectId, 'webhook', endpointId)) as WebhookTarget | undefined;
+  if (!target) throw notFound('webhook endpoint');
+
+  const now = new Date().toISOString();
+  const event = {
+    id: `evt_test_${randomUUID()}`,
+    type: input.event_type ?? 'eventflow.test',
+    user_id: null,
+    anonymous_id: null,
+    timestamp: now,
+    received_at: now,
+    properties: { test: true },
+    context: {},
+    enrichment: {},
+  };
+  const result = await sendSignedWebhook(config, target, event, webhookId(target.id, event.id));
+  return {
+    event_id: event.id,
+    delivered: result.outcome === 'delivered',
+    outcome: result.outcome,
+    status_code: result.statusCode ?? null,
+    duration_ms: result.durationMs,
+    response_excerpt: result.responseExcerpt ?? null,
+    error: result.error ?? null,
+  };
 }

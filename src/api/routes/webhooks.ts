@@ -1,6 +1,18 @@
 import { Router } from '@koa/router';
 import { findEndpoint, listEndpoints } from '../../deliveries/endpoints.ts';
-import { CREATE_WEBHOOK, createWebhook, deleteWebhook, PATCH_WEBHOOK, ROTATE_WEBHOOK_SECRET, rotateWebhookSecret, updateWebhook, type EndpointInput } from '../operations/webhooks.ts';
+import {
+  CREATE_WEBHOOK,
+  createWebhook,
+  deleteWebhook,
+  PATCH_WEBHOOK,
+  ROTATE_WEBHOOK_SECRET,
+  rotateWebhookSecret,
+  TEST_WEBHOOK,
+  testWebhook,
+  updateWebhook,
+  type EndpointInput,
+  type TestWebhookInput,
+} from '../operations/webhooks.ts';
 import { deliveriesOfEvent, endpointAttempts, eventAttempts } from '../../deliveries/records.ts';
 import type { DeliveryAttemptRow } from '../../deliveries/types.ts';
 import { eventExists } from '../../events/queries.ts';
@@ -89,6 +101,11 @@ export function webhooksRouter(deps: RouteDeps): Router<ApiState> {
 
   router.post<Valid<{ grace_seconds?: number }>>('/:id/rotate-secret', manage, optionalJsonBody, validateBody<{ grace_seconds?: number }>(ROTATE_WEBHOOK_SECRET), async (ctx) => {
     ctx.body = await rotateWebhookSecret(deps, ctx.state.auth.projectId, ctx.params.id, ctx.state.input.grace_seconds);
+  });
+
+  // One signed request now, stored nowhere: a disabled endpoint answers 409 endpoint_disabled.
+  router.post<Valid<TestWebhookInput>>('/:id/test', manage, optionalJsonBody, validateBody<TestWebhookInput>(TEST_WEBHOOK), async (ctx) => {
+    ctx.body = await testWebhook(deps, ctx.state.auth.projectId, ctx.params.id, ctx.state.input);
   });
 
   router.get<Valid<never, AttemptsQuery>>('/:id/attempts', read, validateQuery<AttemptsQuery>(ATTEMPTS_QUERY), async (ctx) => {
