@@ -10,9 +10,9 @@ const nodeBuiltins = builtinModules.filter((name) => !name.startsWith('_'));
 export const SANDBOXED = ['workflows/**/*.ts', 'src/shared/**/*.ts', 'temporal/namespace.ts'];
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', '.tools/**', '.data/**', 'bench-results/**', 'docs/**'] },
+  { ignores: ['node_modules/**', '.tools/**', '.data/**', 'bench-results/**', 'docs/**', 'src/dashboard/dist/**'] },
   {
-    files: ['**/*.ts'],
+    files: ['**/*.ts', '**/*.tsx'],
     languageOptions: {
       parser: tseslint.parser,
       parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },

@@ -17,6 +17,7 @@ import { handleErrors } from './middleware/handle-errors.ts';
 import { authRouter, meRouter } from './routes/auth.ts';
 import { batchesRouter } from './routes/batches.ts';
 import { codecRouter } from './routes/codec.ts';
+import { dashboardRouter } from './routes/dashboard.ts';
 import { deadLettersRouter } from './routes/dead-letters.ts';
 import { eventsRouter } from './routes/events.ts';
 import { healthRouter } from './routes/health.ts';
@@ -27,6 +28,7 @@ import { notificationsRouter } from './routes/notifications.ts';
 import { projectsRouter } from './routes/projects.ts';
 import { schemasRouter } from './routes/schemas.ts';
 import { statsRouter } from './routes/stats.ts';
+import { tracesRouter } from './routes/traces.ts';
 import { eventDeliveriesRouter, webhooksRouter } from './routes/webhooks.ts';
 import { graphqlRoute } from '../graphql/server.ts';
 import type { ApiState } from './state.ts';
@@ -87,6 +89,7 @@ export function createApp(deps: AppDeps): Koa<ApiState> {
     notificationRulesRouter,
     notificationsRouter,
     deadLettersRouter,
+    tracesRouter,
   ].map((resource) => resource(routeDeps));
 
   app.use(handleErrors(deps.log));
@@ -97,6 +100,8 @@ export function createApp(deps: AppDeps): Koa<ApiState> {
   app.use(codecRouter(routeDeps).routes());
   app.use(authRouter(routeDeps).routes());
   app.use(meRouter(routeDeps).routes());
+  // The dashboard's files and its public config: the app signs in by itself once loaded.
+  app.use(dashboardRouter(routeDeps).routes());
   // Authenticates per field (register/login-style operations need no caller), by the same rules.
   app.use(graphqlRoute(routeDeps));
   for (const resource of resources) {
