@@ -68,9 +68,27 @@ ensure_npm_dependencies() {
   echo "$want" >"$stamp"
 }
 
+# The dashboard's browser tests drive Debian's Chromium (Playwright's own browser download needs the
+# internet). Installed when missing and we may: as root, or with password-less sudo. Otherwise the
+# browser tests fail and say how to install it.
+ensure_chromium() {
+  [ -x /usr/bin/chromium ] && return
+  command -v apt-get >/dev/null 2>&1 || { log "no /usr/bin/chromium and no apt-get: the browser tests will fail"; return; }
+  local as_root=()
+  if [ "$(id -u)" != 0 ]; then
+    sudo -n true 2>/dev/null || { log "no /usr/bin/chromium: install it (apt-get install chromium) for the browser tests"; return; }
+    as_root=(sudo -n)
+  fi
+  log "installing Debian's chromium for the browser tests"
+  "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null ||
+    { "${as_root[@]}" apt-get update -q >/dev/null && "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null; } ||
+    log "installing chromium failed: the browser tests will fail"
+}
+
 mkdir -p "$TOOLS_DIR/bin"
 export PATH="$TOOLS_DIR/bin:$PATH"
 ensure_node
 build_go_tools
 ensure_npm_dependencies
+[ "${EVENTFLOW_SKIP_BROWSER:-}" = "1" ] || ensure_chromium
 export EVENTFLOW_ROOT

@@ -4,8 +4,10 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { parseArgs } from 'node:util';
 import { createDatabase, migrateToLatest } from '../db/connection.ts';
 import { createLogger } from '../logging.ts';
+import { ensureDashboardBuilt, HOT_RELOAD_PORT, startDashboardHotReload } from './dashboard.ts';
 import { readDevEnv, REPO_ROOT } from './dev-env.ts';
 import { startEmbeddedPostgres } from './embedded-postgres.ts';
 import { startJaeger } from './jaeger.ts';
@@ -28,10 +30,12 @@ interface Running {
 }
 
 // Stopped in this order: the API and worker before what they depend on, Postgres last.
-const STOP_ORDER = [['api', 'worker'], ['temporal'], ['jaeger'], ['smtp'], ['postgres']] as const;
+const STOP_ORDER = [['dashboard', 'api', 'worker'], ['temporal'], ['jaeger'], ['smtp'], ['postgres']] as const;
 type ServiceName = (typeof STOP_ORDER)[number][number];
 
 const { provided, config } = readDevEnv();
+// --dashboard-hot: Vite's dev server (hot reload) for the dashboard, beside the built copy the API serves.
+const { values: flags } = parseArgs({ options: { 'dashboard-hot': { type: 'boolean', default: false } } });
 const log = createLogger('dev-stack', config.logLevel);
 const running = new Map<ServiceName, Running>();
 let stopping: Promise<never> | undefined;
@@ -162,7 +166,7 @@ try {
   const startedAt = performance.now();
   await mkdir(DATA_DIR, { recursive: true });
   lock = await claimStackLock(join(DATA_DIR, 'stack.json'), log);
-  const infra = await startInfrastructure();
+  const [infra] = await Promise.all([startInfrastructure(), ensureDashboardBuilt(log.child({ component: 'dashboard' }))]);
   await lock.update();
   log.info({ ms: Math.round(performance.now() - startedAt) }, 'infrastructure ready');
 
@@ -182,6 +186,9 @@ try {
     PORT: String(config.api.port),
     SMTP_URL: smtpUrl,
     ...(otlpEndpoint ? { OTEL_EXPORTER_OTLP_ENDPOINT: otlpEndpoint } : {}),
+    // The dashboard's trace waterfall reads Jaeger through the API; its run links open the Temporal UI.
+    ...(infra.jaeger && !process.env.JAEGER_QUERY_URL ? { JAEGER_QUERY_URL: infra.jaeger.queryUrl } : {}),
+    ...(infra.temporal?.uiUrl && !process.env.TEMPORAL_UI_URL ? { TEMPORAL_UI_URL: infra.temporal.uiUrl } : {}),
     // A dev stack's webhook receivers run on this machine, so loopback is allowed here (and only here:
     // the API's own default refuses it). Private, link-local and metadata addresses stay refused.
     WEBHOOK_ALLOWED_PRIVATE_TARGETS: process.env.WEBHOOK_ALLOWED_PRIVATE_TARGETS ?? DEV_WEBHOOK_TARGETS,
@@ -203,15 +210,20 @@ try {
     { what: `API health on ${apiUrl}`, timeoutMs: 60_000, intervalMs: 250, gaveUp: () => (stopping ? 'the stack is stopping' : undefined) },
   );
   const login = await devLogin(apiUrl, databaseUrl);
+  if (flags['dashboard-hot']) {
+    const hot = startDashboardHotReload(apiUrl, log.child({ component: 'dashboard' }));
+    await register('dashboard', { stop: () => hot.stop('SIGTERM', 5_000), exited: hot.exited });
+  }
   log.info({ ms: Math.round(performance.now() - startedAt) }, 'stack ready');
 
   process.stdout.write(
     banner({
       apiUrl,
+      dashboard: `${apiUrl}/dashboard/` + (flags['dashboard-hot'] ? `   (hot reload: http://127.0.0.1:${HOT_RELOAD_PORT}/dashboard/)` : ''),
       temporalUi: infra.temporal?.uiUrl ?? `(external Temporal at ${temporalAddress})`,
       jaeger: infra.jaeger
         ? `OTLP ${infra.jaeger.otlpHttpEndpoint}, query API ${infra.jaeger.queryUrl}/api/traces?service=eventflow-api` +
-          '\n                  (a go-installed Jaeger has no UI assets: use the query API)'
+          "\n                  (a source-built Jaeger has no UI: an event's trace waterfall is in the dashboard)"
         : otlpEndpoint
           ? `(external OTLP endpoint ${otlpEndpoint})`
           : 'off (no jaeger binary on PATH)',
@@ -277,17 +289,18 @@ async function devLogin(apiUrl: string, databaseUrl: string): Promise<{ email: s
   return login;
 }
 
-function banner(urls: { apiUrl: string; temporalUi: string; jaeger: string; inbox: string; databaseUrl: string; key: string; login: { email: string; password: string } }): string {
+function banner(urls: { apiUrl: string; dashboard: string; temporalUi: string; jaeger: string; inbox: string; databaseUrl: string; key: string; login: { email: string; password: string } }): string {
   return `
   EventFlow dev stack is up (Ctrl-C stops everything; state is kept in .data/)
 
+    Dashboard       ${urls.dashboard}
+    Login           ${urls.login.email} / ${urls.login.password}
     API             ${urls.apiUrl}
     Temporal UI     ${urls.temporalUi}
     Jaeger          ${urls.jaeger}
     Mail inbox      ${urls.inbox}
     Postgres        ${urls.databaseUrl}
     Admin key       ${urls.key}
-    Login           ${urls.login.email} / ${urls.login.password}   (POST ${urls.apiUrl}/v1/auth/login)
     GraphQL         ${urls.apiUrl}/graphql (GraphiQL in a browser; log in, then send the access token)
 
   Send an event:
