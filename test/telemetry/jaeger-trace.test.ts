@@ -3,16 +3,14 @@ import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { REPO_ROOT } from '../../src/dev/dev-env.ts';
-import { getFreePort, hasExited, startManagedProcess, waitUntil, type ManagedProcess } from '../../src/dev/process.ts';
-import { createLogger } from '../../src/logging.ts';
+import { waitUntil } from '../../src/dev/process.ts';
+import { startServices } from '../helpers/services.ts';
 
 // One ingested event, traced end to end across two real processes: the API (ingest request →
 // StartWorkflow) and the worker (workflow → activities → Postgres, webhook HTTP, SMTP), found as one
 // trace in Jaeger. Needs the harness's Jaeger (JAEGER_QUERY_URL, OTEL_EXPORTER_OTLP_ENDPOINT).
 
 const JAEGER = process.env.JAEGER_QUERY_URL;
-const PRELOAD = './src/telemetry/instrumentation.ts';
 
 interface JaegerSpan {
   traceID: string;
@@ -76,41 +74,9 @@ async function startReceiver(): Promise<Receiver> {
 }
 
 test('one ingested event is one trace across the API and the worker in Jaeger', { skip: !JAEGER && 'no jaeger binary', timeout: 180_000 }, async (t) => {
-  const log = createLogger('jaeger-trace-test', process.env.LOG_LEVEL || 'warn');
-  const [apiPort, metricsPort, temporalMetricsPort] = await Promise.all([getFreePort(), getFreePort(), getFreePort()]);
-  const adminKey = `ef_test_${randomBytes(16).toString('hex')}`;
-  const env = {
-    ...process.env,
-    HOST: '127.0.0.1',
-    PORT: String(apiPort),
-    TEMPORAL_TASK_QUEUE: `jaeger-trace-${randomUUID()}`,
-    EVENTFLOW_ADMIN_KEY: adminKey,
-    WEBHOOK_ALLOWED_PRIVATE_TARGETS: '127.0.0.1',
-    WEBHOOK_RETRY_SCHEDULE: '1,1',
-    WORKER_METRICS_PORT: String(metricsPort),
-    WORKER_TEMPORAL_METRICS_PORT: String(temporalMetricsPort),
-    // Export within a fraction of a second instead of the default 5 s batching delay.
-    OTEL_BSP_SCHEDULE_DELAY: '200',
-  };
   const receiver = await startReceiver();
   t.after(() => receiver.close());
-
-  const spawnService = (name: string, entry: string): ManagedProcess => {
-    const service = startManagedProcess(process.execPath, ['--import', PRELOAD, entry], {
-      cwd: REPO_ROOT,
-      env: { ...env, OTEL_SERVICE_NAME: name },
-      logger: log.child({ component: name }),
-    });
-    t.after(() => service.stop('SIGTERM', 15_000));
-    return service;
-  };
-  const api = spawnService('eventflow-api', 'src/api/main.ts');
-  const worker = spawnService('eventflow-worker', 'src/worker/main.ts');
-  const apiUrl = `http://127.0.0.1:${apiPort}`;
-  const workerMetricsUrl = `http://127.0.0.1:${metricsPort}/metrics`;
-  const died = (service: ManagedProcess) => () => (hasExited(service) ? `exited:\n${service.recentOutput()}` : undefined);
-  await waitUntil(async () => ((await fetch(`${apiUrl}/health`)).ok ? true : undefined), { what: 'API', timeoutMs: 60_000, gaveUp: died(api) });
-  await waitUntil(async () => ((await fetch(workerMetricsUrl)).ok ? true : undefined), { what: 'worker', timeoutMs: 60_000, gaveUp: died(worker) });
+  const { apiUrl, adminKey, workerMetricsUrl, died } = await startServices(t, { WEBHOOK_RETRY_SCHEDULE: '1,1' });
 
   const call = async (method: string, path: string, key: string, body?: unknown) => {
     const response = await fetch(`${apiUrl}${path}`, {
@@ -140,7 +106,7 @@ test('one ingested event is one trace across the API and the worker in Jaeger', 
   const delivered = await waitUntil(async () => receiver.requests.find((request) => request.path === '/ok'), {
     what: 'webhook delivery',
     timeoutMs: 60_000,
-    gaveUp: died(worker),
+    gaveUp: died,
   });
   const traceparent = String(delivered.headers.traceparent ?? '');
   assert.match(traceparent, /^00-[0-9a-f]{32}-[0-9a-f]{16}-0[01]$/, 'the webhook request carries a W3C traceparent');
