@@ -7,9 +7,8 @@ import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { createBenchProject } from './api-client.ts';
 import { microsecondHistogram, recordMs, summarize } from './histogram.ts';
+import { seedEvents } from './seed.ts';
 import { openStack } from './stack.ts';
-
-const SEED_CHUNK = 100_000;
 
 function positiveInteger(name: string, raw: string | undefined, fallback: number): number {
   if (raw === undefined) return fallback;
@@ -42,24 +41,7 @@ try {
   const project = await createBenchProject(stack.apiUrl, stack.rootKey, 'bench queries');
   log(`seeding ${eventCount} events over 30 days, 12 types, 50,000 users`);
   const seedStarted = performance.now();
-  for (let from = 0; from < eventCount; from += SEED_CHUNK) {
-    const to = Math.min(eventCount, from + SEED_CHUNK) - 1;
-    await db.query(
-      `INSERT INTO events (project_id, id, type, user_id, timestamp, received_at, properties, batch_id)
-       SELECT $1, 'seed-' || n, 'type_' || (n % 12), 'user-' || (n % 50000),
-              now() - (n % 2592000) * interval '1 second', now(), jsonb_build_object('n', n, 'plan', 'pro'), 'seed'
-         FROM generate_series($2::int, $3::int) AS n`,
-      [project.id, from, to],
-    );
-  }
-  await db.query(
-    `INSERT INTO event_counts_hourly (project_id, hour, type, count)
-     SELECT project_id, date_trunc('hour', timestamp, 'UTC'), type, count(*) FROM events WHERE project_id = $1 GROUP BY 1, 2, 3
-     ON CONFLICT (project_id, hour, type) DO UPDATE SET count = event_counts_hourly.count + EXCLUDED.count`,
-    [project.id],
-  );
-  await db.query(`INSERT INTO project_users (project_id, user_id) SELECT DISTINCT project_id, user_id FROM events WHERE project_id = $1 AND user_id IS NOT NULL ON CONFLICT DO NOTHING`, [project.id]);
-  await db.query('VACUUM ANALYZE events');
+  await seedEvents(db, project.id, eventCount);
   log(`seeded in ${Math.round((performance.now() - seedStarted) / 1000)} s`);
 
   const time = async (name: string, send: () => Promise<Response>) => {
