@@ -156,6 +156,21 @@ describe('closed sign-up', () => {
   });
   after(() => stack?.stop());
 
+  test('with secure cookies (the default), a cookie session over plain http is a 400 that says why, made before any account', async () => {
+    const address = `cookie-${randomUUID()}@example.com`;
+    const project = await stack.createProject('cookies');
+    await stack.db('invitations').insert({ id: randomUUID(), project_id: project.id, email: address, role: 'viewer' });
+    const refused = await stack.request('POST', '/v1/auth/register', { body: { email: address, password: PASSWORD, name: 'C', session: 'cookie' } });
+    assert.equal(refused.status, 400);
+    assert.equal(refused.body.error.code, 'https_required');
+    assert.equal(refused.headers.get('set-cookie'), null);
+    const registered = await stack.request('POST', '/v1/auth/register', { body: { email: address, password: PASSWORD, name: 'C' } });
+    assert.equal(registered.status, 201, 'the refused attempt made no account');
+    const login = await stack.request('POST', '/v1/auth/login', { body: { email: address, password: PASSWORD, session: 'cookie' } });
+    assert.equal(login.status, 400);
+    assert.equal(login.body.error.code, 'https_required');
+  });
+
   test('registration without an invitation is refused; with one, the user joins the inviting project', async () => {
     const refused = await stack.request('POST', '/v1/auth/register', { body: { email: `x-${randomUUID()}@example.com`, password: PASSWORD, name: 'X' } });
     assert.equal(refused.status, 403);

@@ -65,8 +65,21 @@ export function authRouter({ config, accounts }: RouteDeps): Router<ApiState> {
     };
   }
 
+  /**
+   * A `Secure` cookie cannot be set on a plain-http request (Koa refuses, and browsers would drop it):
+   * say so before any account or session is made, instead of failing after.
+   */
+  function assertCookieCanBeSet(ctx: ParameterizedContext<ApiState>, mode: 'body' | 'cookie' | undefined) {
+    if (mode === 'cookie' && config.auth.secureCookies && !ctx.secure) {
+      throw new ApiError(400, 'https_required', 'session "cookie" needs HTTPS (behind a TLS proxy set TRUST_PROXY=true; for local http set AUTH_SECURE_COOKIES=false), or use session "body"', [
+        { field: 'session', message: 'cookie sessions need an HTTPS request' },
+      ]);
+    }
+  }
+
   router.post<Valid<Registration & SessionMode>>('/register', jsonBody, validateBody<Registration & SessionMode>(REGISTER), async (ctx) => {
     const { session, ...registration } = ctx.state.input;
+    assertCookieCanBeSet(ctx, session);
     const { user, session: issued } = await accounts.register(registration);
     ctx.status = 201;
     answer(ctx, user, issued, session);
@@ -74,6 +87,7 @@ export function authRouter({ config, accounts }: RouteDeps): Router<ApiState> {
 
   router.post<Valid<Credentials & SessionMode>>('/login', jsonBody, validateBody<Credentials & SessionMode>(LOGIN), async (ctx) => {
     const { session, ...credentials } = ctx.state.input;
+    assertCookieCanBeSet(ctx, session);
     const { user, session: issued } = await accounts.login(credentials, ctx.ip || 'unknown');
     answer(ctx, user, issued, session);
   });
@@ -82,6 +96,7 @@ export function authRouter({ config, accounts }: RouteDeps): Router<ApiState> {
     const fromCookie = ctx.cookies.get(REFRESH_COOKIE);
     const token = ctx.state.input.refresh_token ?? fromCookie;
     if (!token) throw new ApiError(401, 'invalid_refresh_token', 'send the refresh token in the body (refresh_token) or its cookie');
+    assertCookieCanBeSet(ctx, ctx.state.input.session);
     let refreshed;
     try {
       refreshed = await accounts.refresh(token);

@@ -21,6 +21,8 @@ export interface User {
 interface TokenAnswer {
   access_token: string;
   expires_at: string;
+  /** Only when the session could not be a cookie (plain http with secure cookies on). */
+  refresh_token?: string;
 }
 
 interface SessionValue {
@@ -47,19 +49,24 @@ export function SessionProvider({ children }: { children: ReactNode }) {
   const [user, setUser] = useState<User>();
   const [projectId, setProjectId] = useState<string | undefined>(() => localStorage.getItem(PROJECT_KEY) ?? undefined);
   const token = useRef<{ value: string; expiresAt: number }>(undefined);
+  // Held in memory only, and only when the API cannot set its cookie (https_required): a reload then
+  // asks to log in again, which beats keeping a refresh token where page scripts can read it.
+  const memoryRefresh = useRef<string>(undefined);
   const renewing = useRef<Promise<boolean>>(undefined);
   const projectRef = useRef<string | undefined>(undefined);
 
   const signedOut = useCallback(() => {
     localStorage.removeItem(SIGNED_IN_KEY);
     token.current = undefined;
+    memoryRefresh.current = undefined;
     setUser(undefined);
     setStatus('signed-out');
   }, []);
 
   const adopt = useCallback(async (answer: TokenAnswer) => {
     token.current = { value: answer.access_token, expiresAt: Date.parse(answer.expires_at) };
-    localStorage.setItem(SIGNED_IN_KEY, '1');
+    memoryRefresh.current = answer.refresh_token;
+    if (!answer.refresh_token) localStorage.setItem(SIGNED_IN_KEY, '1');
     const me = await rest<User>('GET', '/v1/me');
     setUser(me);
     setStatus('signed-in');
@@ -69,10 +76,12 @@ export function SessionProvider({ children }: { children: ReactNode }) {
   const renew = useCallback((): Promise<boolean> => {
     renewing.current ??= (async () => {
       try {
-        const answer = await fetch('/v1/auth/refresh', { method: 'POST', credentials: 'same-origin', headers: { 'content-type': 'application/json' }, body: '{"session":"cookie"}' });
+        const body = memoryRefresh.current ? { refresh_token: memoryRefresh.current, session: 'body' } : { session: 'cookie' };
+        const answer = await fetch('/v1/auth/refresh', { method: 'POST', credentials: 'same-origin', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
         if (!answer.ok) return false;
-        const body = (await answer.json()) as TokenAnswer;
-        token.current = { value: body.access_token, expiresAt: Date.parse(body.expires_at) };
+        const renewed = (await answer.json()) as TokenAnswer;
+        token.current = { value: renewed.access_token, expiresAt: Date.parse(renewed.expires_at) };
+        if (memoryRefresh.current) memoryRefresh.current = renewed.refresh_token;
         return true;
       } catch {
         return false;
@@ -127,14 +136,14 @@ export function SessionProvider({ children }: { children: ReactNode }) {
       },
       can: (action) => project?.permissions.includes(action) ?? false,
       async login(email, password) {
-        await adopt(await rest<TokenAnswer>('POST', '/v1/auth/login', { email, password, session: 'cookie' }));
+        await adopt(await withSession((session) => rest<TokenAnswer>('POST', '/v1/auth/login', { email, password, session })));
       },
       async register(name, email, password) {
-        await adopt(await rest<TokenAnswer>('POST', '/v1/auth/register', { name, email, password, session: 'cookie' }));
+        await adopt(await withSession((session) => rest<TokenAnswer>('POST', '/v1/auth/register', { name, email, password, session })));
       },
       async logout() {
         try {
-          await rest('POST', '/v1/auth/logout', {});
+          await rest('POST', '/v1/auth/logout', memoryRefresh.current ? { refresh_token: memoryRefresh.current } : {});
         } catch (error) {
           if (!(error instanceof ApiError)) throw error;
         }
@@ -144,6 +153,16 @@ export function SessionProvider({ children }: { children: ReactNode }) {
     [status, user, project, adopt, signedOut],
   );
   return <SessionContext.Provider value={value}>{children}</SessionContext.Provider>;
+}
+
+/** A cookie session when the API can set one; over plain http with secure cookies on, the body's token. */
+async function withSession(start: (session: 'cookie' | 'body') => Promise<TokenAnswer>): Promise<TokenAnswer> {
+  try {
+    return await start('cookie');
+  } catch (error) {
+    if (error instanceof ApiError && error.code === 'https_required') return start('body');
+    throw error;
+  }
 }
 
 export function useSession(): SessionValue {
