@@ -5,11 +5,22 @@ import type { DeliveryAttemptRow, DeliveryRow } from './types.ts';
 // mirrored from their workflows) and `delivery_attempts` (every attempt, inline or retried).
 
 /** Insert or move a delivery to its new state: the delivery id is the key, so retries and replays converge. */
-export async function upsertDelivery(db: Knex, row: Omit<DeliveryRow, 'created_at' | 'updated_at'>): Promise<void> {
+type DeliveryState = Omit<DeliveryRow, 'created_at' | 'updated_at' | 'parked_at' | 'replayed_at' | 'replays'>;
+
+/** Records where a delivery stands; parking and a parked delivery's return to retrying (a replay) are also timed. */
+export async function upsertDelivery(db: Knex, row: DeliveryState): Promise<void> {
   await db('deliveries')
-    .insert(row)
+    .insert({ ...row, parked_at: row.status === 'dead_lettered' ? db.fn.now() : null })
     .onConflict('delivery_id')
-    .merge({ status: row.status, last_error: row.last_error, workflow_id: row.workflow_id, updated_at: db.fn.now() });
+    .merge({
+      status: row.status,
+      last_error: row.last_error,
+      workflow_id: row.workflow_id,
+      updated_at: db.fn.now(),
+      parked_at: db.raw(`CASE WHEN EXCLUDED.status = 'dead_lettered' THEN now() ELSE deliveries.parked_at END`),
+      replayed_at: db.raw(`CASE WHEN deliveries.status = 'dead_lettered' AND EXCLUDED.status = 'retrying' THEN now() ELSE deliveries.replayed_at END`),
+      replays: db.raw(`deliveries.replays + CASE WHEN deliveries.status = 'dead_lettered' AND EXCLUDED.status = 'retrying' THEN 1 ELSE 0 END`),
+    });
 }
 
 export async function findDelivery(db: Knex, projectId: string, deliveryId: string): Promise<DeliveryRow | undefined> {

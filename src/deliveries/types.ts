@@ -53,6 +53,11 @@ export interface DeliveryRow {
   last_error: string | null;
   created_at: Date;
   updated_at: Date;
+  /** When it was last parked as a dead letter (null: never). */
+  parked_at: Date | null;
+  /** When it was last replayed out of the dead letters, and how many times. */
+  replayed_at: Date | null;
+  replays: number;
 }
 
 export interface DeliveryAttemptRow {

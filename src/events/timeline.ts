@@ -10,7 +10,20 @@ import { findEvent, type EventRow } from './queries.ts';
 const MAX_ATTEMPTS = 500;
 const MAX_REJECTIONS = 10;
 
-export type StageKind = 'received' | 'validated' | 'rejected' | 'enriched' | 'stored' | 'attempt' | 'retrying' | 'dead_lettered' | 'delivered' | 'discarded' | 'expired';
+export type StageKind =
+  | 'received'
+  | 'validated'
+  | 'rejected'
+  | 'enriched'
+  | 'stored'
+  | 'attempt'
+  | 'parked'
+  | 'replayed'
+  | 'retrying'
+  | 'dead_lettered'
+  | 'delivered'
+  | 'discarded'
+  | 'expired';
 
 export interface TimelineStage {
   kind: StageKind;
@@ -87,7 +100,7 @@ export async function eventTimeline(db: Knex, projectId: string, eventId: string
     stages.push({ kind: 'stored', at: event.stored_at, outcome: 'ok', summary: 'stored in Postgres', detail: {} });
   }
   for (const attempt of attempts) stages.push(attemptStage(attempt, targets.get(attempt.target_id) ?? null));
-  for (const delivery of deliveries) stages.push(deliveryStage(delivery, targets.get(delivery.target_id) ?? null));
+  for (const delivery of deliveries) stages.push(...deliveryStages(delivery, targets.get(delivery.target_id) ?? null));
   stages.sort((a, b) => (a.at && b.at ? a.at.getTime() - b.at.getTime() : 0));
 
   const traceIds = [batch?.trace_id, runBatch?.trace_id, ...attempts.map((row) => row.trace_id)].filter((id): id is string => Boolean(id));
@@ -167,14 +180,21 @@ const DELIVERY_SUMMARY: Record<DeliveryRow['status'], { outcome: TimelineStage['
   expired: { outcome: 'failed', summary: 'expired while parked' },
 };
 
-/** Where a tracked delivery stands now; a delivered one that had been parked was replayed. */
-function deliveryStage(row: DeliveryRow, target: string | null): TimelineStage {
+/**
+ * Where a tracked delivery has been and stands now: parked (when it was, before a replay), replayed, and
+ * its current state. A delivery parked now shows only that; its parking time is the state's time.
+ */
+function deliveryStages(row: DeliveryRow, target: string | null): TimelineStage[] {
+  const detail = { channel: row.channel, target_id: row.target_id, target, delivery_id: row.delivery_id, workflow_id: row.workflow_id };
+  const stages: TimelineStage[] = [];
+  if (row.replayed_at) {
+    // The last parking before the last replay is not kept when it was parked again since; say when it left.
+    if (row.parked_at && row.parked_at < row.replayed_at) {
+      stages.push({ kind: 'parked', at: row.parked_at, outcome: 'failed', summary: `${row.channel} parked as a dead letter`, detail });
+    }
+    stages.push({ kind: 'replayed', at: row.replayed_at, outcome: 'pending', summary: `${row.channel} replayed${row.replays > 1 ? ` (${row.replays} times)` : ''}`, detail });
+  }
   const { outcome, summary } = DELIVERY_SUMMARY[row.status];
-  return {
-    kind: row.status,
-    at: row.updated_at,
-    outcome,
-    summary: `${row.channel} ${summary}`,
-    detail: { channel: row.channel, target_id: row.target_id, target, delivery_id: row.delivery_id, workflow_id: row.workflow_id, last_error: row.last_error },
-  };
+  stages.push({ kind: row.status, at: row.updated_at, outcome, summary: `${row.channel} ${summary}`, detail: { ...detail, last_error: row.last_error } });
+  return stages;
 }

@@ -192,6 +192,14 @@ test("a failing endpoint's events are parked, then replayed from the dead-letter
     assert.equal(requests.length, 4, `event ${id}: three failures, then delivered once`);
     assert.equal(new Set(requests.map((request) => request.headers['webhook-id'])).size, 1, 'one webhook-id across retries and the replay');
   }
+
+  // The event's timeline tells the story: three failed attempts, parked, replayed, a good attempt, delivered.
+  await page.goto(`${services.apiUrl}/dashboard/events/${encodeURIComponent(ids[0]!)}`);
+  await page.locator('[data-testid=timeline-stage][data-kind=delivered]').waitFor({ timeout: 20_000 });
+  const kinds = await page.getByTestId('timeline-stage').evaluateAll((items) => items.map((item) => item.getAttribute('data-kind')));
+  const story = kinds.filter((kind) => kind !== 'received' && kind !== 'validated' && kind !== 'enriched' && kind !== 'stored');
+  assert.deepEqual(story, ['attempt', 'attempt', 'attempt', 'parked', 'replayed', 'attempt', 'delivered']);
+  await owner.screenshot('event-timeline-replayed');
   assertNoConsoleErrors(owner);
 });
 
