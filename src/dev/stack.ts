@@ -4,7 +4,6 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { createDatabase, migrateToLatest } from '../db/connection.ts';
 import { createLogger } from '../logging.ts';
 import { ensureDashboardBuilt, HOT_RELOAD_PORT, startDashboardHotReload } from './dashboard.ts';
@@ -13,6 +12,7 @@ import { startEmbeddedPostgres } from './embedded-postgres.ts';
 import { startJaeger } from './jaeger.ts';
 import { settleAll, startManagedProcess, waitUntil, type ManagedProcess } from './process.ts';
 import { startSmtpCatcher } from './smtp-catcher.ts';
+import { parseStackFlags, STACK_USAGE } from './stack-flags.ts';
 import { claimStackLock, type StackLock } from './stack-lock.ts';
 import { startTemporalDevServer } from '../../temporal/dev-server.ts';
 
@@ -34,8 +34,12 @@ const STOP_ORDER = [['dashboard', 'api', 'worker'], ['temporal'], ['jaeger'], ['
 type ServiceName = (typeof STOP_ORDER)[number][number];
 
 const { provided, config } = readDevEnv();
-// --dashboard-hot: Vite's dev server (hot reload) for the dashboard, beside the built copy the API serves.
-const { values: flags } = parseArgs({ options: { 'dashboard-hot': { type: 'boolean', default: false } } });
+const parsed = parseStackFlags(process.argv.slice(2));
+if ('error' in parsed) {
+  process.stderr.write(`${parsed.error}\n${STACK_USAGE}`);
+  process.exit(2);
+}
+const { flags } = parsed;
 const log = createLogger('dev-stack', config.logLevel);
 const running = new Map<ServiceName, Running>();
 let stopping: Promise<never> | undefined;
@@ -210,7 +214,7 @@ try {
     { what: `API health on ${apiUrl}`, timeoutMs: 60_000, intervalMs: 250, gaveUp: () => (stopping ? 'the stack is stopping' : undefined) },
   );
   const login = await devLogin(apiUrl, databaseUrl);
-  if (flags['dashboard-hot']) {
+  if (flags.dashboardHot) {
     const hot = startDashboardHotReload(apiUrl, log.child({ component: 'dashboard' }));
     await register('dashboard', { stop: () => hot.stop('SIGTERM', 5_000), exited: hot.exited });
   }
@@ -219,7 +223,7 @@ try {
   process.stdout.write(
     banner({
       apiUrl,
-      dashboard: `${apiUrl}/dashboard/` + (flags['dashboard-hot'] ? `   (hot reload: http://127.0.0.1:${HOT_RELOAD_PORT}/dashboard/)` : ''),
+      dashboard: `${apiUrl}/dashboard/` + (flags.dashboardHot ? `   (hot reload: http://127.0.0.1:${HOT_RELOAD_PORT}/dashboard/)` : ''),
       temporalUi: infra.temporal?.uiUrl ?? `(external Temporal at ${temporalAddress})`,
       jaeger: infra.jaeger
         ? `OTLP ${infra.jaeger.otlpHttpEndpoint}, query API ${infra.jaeger.queryUrl}/api/traces?service=eventflow-api` +
