@@ -31,6 +31,8 @@ interface SessionValue {
   project: Project | undefined;
   selectProject(id: string): void;
   can(action: string): boolean;
+  /** Reads the user's projects and permissions again (after a change to one's own membership). */
+  reload(): Promise<void>;
   login(email: string, password: string): Promise<void>;
   register(name: string, email: string, password: string): Promise<void>;
   logout(): Promise<void>;
@@ -135,6 +137,9 @@ export function SessionProvider({ children }: { children: ReactNode }) {
         setProjectId(id);
       },
       can: (action) => project?.permissions.includes(action) ?? false,
+      async reload() {
+        setUser(await rest<User>('GET', '/v1/me'));
+      },
       async login(email, password) {
         await adopt(await withSession((session) => rest<TokenAnswer>('POST', '/v1/auth/login', { email, password, session })));
       },

@@ -46,7 +46,7 @@ export default function MembersPage() {
 }
 
 function ProjectMembers({ project }: { project: Project }) {
-  const { can, user } = useSession();
+  const { can, user, reload } = useSession();
   const queries = useQueryClient();
   const base = `/v1/projects/${encodeURIComponent(project.id)}`;
   const queryKey = ['members', project.id];
@@ -56,7 +56,8 @@ function ProjectMembers({ project }: { project: Project }) {
 
   const changeRole = useMutation({
     mutationFn: ({ userId, role }: { userId: string; role: Role }) => rest('PATCH', `${base}/members/${encodeURIComponent(userId)}`, { role }),
-    onSettled: refresh,
+    // One's own new role changes what this session may do: its permissions are read again.
+    onSettled: (_, __, { userId }) => Promise.all([refresh(), userId === user?.id ? reload() : undefined]),
   });
   const remove = useMutation({
     mutationFn: (userId: string) => rest<void>('DELETE', `${base}/members/${encodeURIComponent(userId)}`),
