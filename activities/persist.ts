@@ -120,7 +120,9 @@ export async function insertEventRows(trx: Knex.Transaction, projectId: string, 
       column(({ event }) => event.timestamp ?? null),
       column(({ event }) => JSON.stringify(event.properties ?? {})),
       column(({ event }) => JSON.stringify(event.context ?? {})),
-      column(({ client, enrichment }) => JSON.stringify({ ...client, ...(enrichment.urls ? { urls: enrichment.urls } : {}) })),
+      column(({ client, enrichment }) =>
+        JSON.stringify({ ...client, ...(enrichment.urls ? { urls: enrichment.urls } : {}), ...(enrichment.utm ? { utm: enrichment.utm } : {}) }),
+      ),
     ] as unknown as readonly Knex.RawBinding[],
   );
   const inserted = result.rows as Array<{ id: string; row_ref: string }>;

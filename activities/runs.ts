@@ -6,6 +6,7 @@ import type {
   BatchRef,
   BatchSummary,
   ClientEnrichment,
+  ClientInfo,
   EventEnrichment,
   IngestEvent,
   Rejection,
@@ -15,13 +16,14 @@ import type {
 } from '../src/shared/batch.ts';
 import { annotateBatch } from '../src/telemetry/spans.ts';
 import { hasEnabledTargets } from '../src/deliveries/targets.ts';
-import { enrichEvent, parseClient } from './enrich.ts';
+import { enrichEvent, eventClient, parseClient } from './enrich.ts';
 import { insertEventRows, type EventInsertRow } from './persist.ts';
 import type { createValidateActivity } from './validate.ts';
 
 /** A run's accepted requests as read for processing, with what the enrich step computed for them. */
 interface LoadedRun {
   requests: AcceptedRequest[];
+  /** Aligned with the run's events, in request order: each event's client and its own enrichment. */
   enrichment?: { clients: ClientEnrichment[]; events: EventEnrichment[] };
 }
 
@@ -74,12 +76,13 @@ export function createRunActivities(db: Knex, validateBatch: ReturnType<typeof c
     if (run.enrichment) return run.enrichment;
     // Single-event requests from one client repeat the same User-Agent: parse each once per run.
     const parsedClients = new Map<string, ClientEnrichment>();
-    const clients = run.requests.map(({ client }) => {
-      const key = `${client.ip ?? ''}\n${client.userAgent ?? ''}`;
+    const parse = (client: ClientInfo) => {
+      const key = `${client.source ?? ''}\n${client.ip ?? ''}\n${client.userAgent ?? ''}`;
       let parsed = parsedClients.get(key);
-      if (!parsed) parsedClients.set(key, (parsed = parseClient(client.ip, client.userAgent)));
+      if (!parsed) parsedClients.set(key, (parsed = parseClient(client)));
       return parsed;
-    });
+    };
+    const clients = run.requests.flatMap((request) => request.events.map((event) => parse(eventClient(event, request.client))));
     const events = run.requests.flatMap((request) => request.events.map((event) => enrichEvent(event, request)));
     run.enrichment = { clients, events };
     return run.enrichment;
@@ -136,7 +139,7 @@ export function createRunActivities(db: Knex, validateBatch: ReturnType<typeof c
     const seen = new Set<string>();
     const rejectedRows: Array<Record<string, unknown>> = [];
     let index = 0;
-    run.requests.forEach((request, requestIndex) => {
+    run.requests.forEach((request) => {
       for (const event of request.events) {
         const rejection = rejected.get(index);
         if (rejection) {
@@ -144,7 +147,7 @@ export function createRunActivities(db: Knex, validateBatch: ReturnType<typeof c
         } else if (!seen.has(event.id)) {
           // First occurrence wins inside a run, matching what ON CONFLICT does across runs.
           seen.add(event.id);
-          rows.push({ ...request, event, enrichment: enrichment.events[index], client: enrichment.clients[requestIndex] });
+          rows.push({ ...request, event, enrichment: enrichment.events[index], client: enrichment.clients[index] });
         }
         index += 1;
       }

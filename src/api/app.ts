@@ -27,6 +27,7 @@ import { notificationRulesRouter } from './routes/notification-rules.ts';
 import { notificationsRouter } from './routes/notifications.ts';
 import { projectsRouter } from './routes/projects.ts';
 import { schemasRouter } from './routes/schemas.ts';
+import { segmentRouter } from './routes/segment.ts';
 import { statsRouter } from './routes/stats.ts';
 import { tracesRouter } from './routes/traces.ts';
 import { eventDeliveriesRouter, webhooksRouter } from './routes/webhooks.ts';
@@ -98,6 +99,8 @@ export function createApp(deps: AppDeps): Koa<ApiState> {
   app.use(healthRouter(routeDeps).routes());
   // These authorize by themselves (see each router), so they sit outside the key-or-token routers.
   app.use(codecRouter(routeDeps).routes());
+  // Segment's tracking API: the write key comes as Basic auth or in the body (src/api/routes/segment.ts).
+  app.use(segmentRouter(routeDeps).routes());
   app.use(authRouter(routeDeps).routes());
   app.use(meRouter(routeDeps).routes());
   // The dashboard's files and its public config: the app signs in by itself once loaded.

@@ -13,10 +13,17 @@ export interface IngestEvent {
   context?: Record<string, unknown>;
 }
 
+/**
+ * Which API accepted a request, when it was not EventFlow's own (REST `/v1/events`, GraphQL `trackEvent`):
+ * `segment` for Segment's HTTP Tracking API (`/segment/v1/…`). Stored in the event's `enrichment`.
+ */
+export type IngestSource = 'segment';
+
 /** What the API saw of the caller, for enrichment. */
 export interface ClientInfo {
   ip?: string;
   userAgent?: string;
+  source?: IngestSource;
 }
 
 /** Input of the per-batch workflow: the only place event bodies are written to history. */
@@ -75,14 +82,19 @@ export interface ClientEnrichment {
   browser?: string;
   os?: string;
   device_type?: string;
+  source?: IngestSource;
 }
+
+export type Utm = NonNullable<ParsedUrl['utm']>;
 
 /** Per-event enrichment; kept small because it is written to history once. */
 export interface EventEnrichment {
   /** Clock-skew corrected event time (ISO-8601). */
   timestamp: string;
-  /** URL-like properties parsed, keyed by property name. */
+  /** URL-like properties parsed, keyed by property name (`context.page.url`, `context.page.referrer` for the page). */
   urls?: Record<string, ParsedUrl>;
+  /** The campaign the event came from: `context.campaign`, else the UTM parameters of `context.page.url`. */
+  utm?: Utm;
 }
 
 export interface EnrichmentResult {

@@ -1,6 +1,7 @@
 import { v7 as uuidv7 } from 'uuid';
 import { pendingRequest } from '../../ingest/queries.ts';
 import type { GroupCommitter } from '../../ingest/group-commit.ts';
+import type { IngestSource } from '../../shared/batch.ts';
 import { activeTraceparent, annotateBatch, inSpan } from '../../telemetry/spans.ts';
 import { ApiError, databaseUnavailable } from '../errors.ts';
 import type { Admission } from './admission.ts';
@@ -16,6 +17,8 @@ export interface IngestRequest {
   idempotencyKey?: string | string[];
   clientIp?: string;
   userAgent?: string;
+  /** Set when the request came through another API than EventFlow's own; recorded on its events. */
+  source?: IngestSource;
 }
 
 export interface Accepted {
@@ -27,14 +30,15 @@ export interface Accepted {
 export type Acceptor = (request: IngestRequest) => Promise<Accepted>;
 
 /**
- * The one ingestion path, for `POST /v1/events` and GraphQL's `trackEvent` alike: parse and check the
- * events, assign ids (derived from the Idempotency-Key when there is one), and answer only once they are
- * committed to Postgres — from then on they are processed exactly once even if this process dies.
+ * The one ingestion path, for `POST /v1/events`, GraphQL's `trackEvent` and Segment's API alike: parse
+ * and check the events, assign ids (derived from the Idempotency-Key when there is one), and answer only
+ * once they are committed to Postgres — from then on they are processed exactly once even if this
+ * process dies.
  */
 export function createAcceptor({ admission, acceptRequests, taskQueue }: { admission: Admission; acceptRequests: GroupCommitter; taskQueue: string }): Acceptor {
   const parseIngestBody = createIngestParser();
 
-  async function accept({ projectId, body, idempotencyKey, clientIp, userAgent }: IngestRequest): Promise<Accepted> {
+  async function accept({ projectId, body, idempotencyKey, clientIp, userAgent, source }: IngestRequest): Promise<Accepted> {
     const receivedAt = new Date();
     if (idempotencyKey !== undefined && (typeof idempotencyKey !== 'string' || idempotencyKey.length === 0 || idempotencyKey.length > MAX_IDEMPOTENCY_KEY_LENGTH)) {
       throw new ApiError(400, 'invalid_idempotency_key', `Idempotency-Key must be 1–${MAX_IDEMPOTENCY_KEY_LENGTH} characters`, [
@@ -56,7 +60,7 @@ export function createAcceptor({ admission, acceptRequests, taskQueue }: { admis
       taskQueue,
       receivedAt: receivedAt.toISOString(),
       ...(sentAt === undefined ? {} : { sentAt }),
-      client: { ...(clientIp ? { ip: clientIp } : {}), ...(userAgent ? { userAgent } : {}) },
+      client: { ...(clientIp ? { ip: clientIp } : {}), ...(userAgent ? { userAgent } : {}), ...(source ? { source } : {}) },
       events,
       traceparent: activeTraceparent(),
     });

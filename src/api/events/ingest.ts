@@ -109,19 +109,10 @@ export function createIngestParser() {
         const timestampError = checkTimestamp(event.timestamp, sentAtMs, options.receivedAtMs);
         if (timestampError) errors.push({ index, field: 'timestamp', message: timestampError });
       }
-      const bytes = Buffer.byteLength(JSON.stringify(event), 'utf8');
-      if (bytes > MAX_EVENT_BYTES) {
-        oversized.push({ index, field: 'event', message: `is ${bytes} bytes serialized; the limit is ${MAX_EVENT_BYTES}` });
-      }
+      const tooBig = oversizeProblem(event, index, 'event');
+      if (tooBig) oversized.push(tooBig);
     });
-
-    if (oversized.length > 0) {
-      throw new ApiError(413, 'payload_too_large', `each event is limited to ${MAX_EVENT_BYTES} bytes serialized`, oversized);
-    }
-    if (errors.length > 0) {
-      const bad = new Set(errors.map((error) => error.index)).size;
-      throw new ApiError(400, 'invalid_events', `${bad} of ${items.length} events are invalid; nothing was accepted`, errors);
-    }
+    refuseInvalid(items.length, errors, oversized, 'event');
 
     const events = (items as Array<Omit<IngestEvent, 'id'> & { id?: string }>).map((event, index) => ({
       ...event,
@@ -129,6 +120,23 @@ export function createIngestParser() {
     }));
     return sentAt === undefined ? { events } : { events, sentAt };
   };
+}
+
+/** A 413 detail when `item` serializes to more than MAX_EVENT_BYTES. */
+export function oversizeProblem(item: unknown, index: number, field: string): EventError | undefined {
+  const bytes = Buffer.byteLength(JSON.stringify(item), 'utf8');
+  return bytes > MAX_EVENT_BYTES ? { index, field, message: `is ${bytes} bytes serialized; the limit is ${MAX_EVENT_BYTES}` } : undefined;
+}
+
+/** A request with any bad item is refused whole: 413 when some are too big, else 400 listing every problem. */
+export function refuseInvalid(total: number, errors: EventError[], oversized: EventError[], noun: 'event' | 'message'): void {
+  if (oversized.length > 0) {
+    throw new ApiError(413, 'payload_too_large', `each ${noun} is limited to ${MAX_EVENT_BYTES} bytes serialized`, oversized);
+  }
+  if (errors.length > 0) {
+    const bad = new Set(errors.map((error) => error.index)).size;
+    throw new ApiError(400, 'invalid_events', `${bad} of ${total} ${noun}s are invalid; nothing was accepted`, errors);
+  }
 }
 
 function checkTimestamp(timestamp: string, sentAtMs: number | undefined, receivedAtMs: number): string | undefined {

@@ -1,6 +1,5 @@
 import { Router } from '@koa/router';
-import type { Middleware } from 'koa';
-import { observeBatchSize, recordEventsAccepted, recordEventsRejected, startIngestTimer } from '../../telemetry/metrics.ts';
+import { clientIp } from '../client-ip.ts';
 import type { RouteDeps } from '../deps.ts';
 import { ApiError, notFound } from '../errors.ts';
 import { findEvent, listEvents, listRejectedEvents, type EventRow } from '../../events/queries.ts';
@@ -8,6 +7,7 @@ import { eventTimeline, type EventTimeline } from '../../events/timeline.ts';
 import { readWaterfall, TraceStoreUnavailable } from '../../telemetry/trace-query.ts';
 import { requires } from '../middleware/auth.ts';
 import { jsonBody } from '../middleware/json-body.ts';
+import { measureIngest } from '../middleware/measure-ingest.ts';
 import { validateQuery, type Valid } from '../middleware/validate.ts';
 import { decodeCursor, page, PAGE_PARAMS, pageSize, TIME_PARAM } from '../pagination.ts';
 import type { ApiState } from '../state.ts';
@@ -143,36 +143,4 @@ function temporalLinks(uiUrl: string | undefined, namespace: string, timeline: E
     batch: timeline.batch ? run(timeline.batch.workflow_id) : null,
     deliveries: Object.fromEntries(timeline.deliveries.map((delivery) => [delivery.delivery_id, run(delivery.workflow_id)])),
   };
-}
-
-/** Ingest metrics around body parsing and the handler, so refusals by either are counted. */
-const measureIngest: Middleware<ApiState> = async (ctx, next) => {
-  const stopTimer = startIngestTimer();
-  let status = 500;
-  try {
-    await next();
-    status = ctx.status;
-    const accepted = (ctx.body as { accepted: number }).accepted;
-    recordEventsAccepted(accepted);
-    observeBatchSize(accepted);
-  } catch (error) {
-    status = error instanceof ApiError ? error.status : 500;
-    recordEventsRejected(error instanceof ApiError ? error.code : 'internal_error', eventsInBody(ctx.state.body));
-    throw error;
-  } finally {
-    stopTimer(status);
-  }
-};
-
-/** How many events a rejected request carried, for the rejection metric (1 when it is not even a list). */
-function eventsInBody(body: unknown): number {
-  if (Array.isArray(body)) return body.length;
-  const batch = (body as { batch?: unknown } | undefined)?.batch;
-  return Array.isArray(batch) ? batch.length : 1;
-}
-
-/** Node reports IPv4 clients of a dual-stack socket as "::ffff:a.b.c.d"; store the plain IPv4. */
-function clientIp(ip: string): string | undefined {
-  if (!ip) return undefined;
-  return ip.startsWith('::ffff:') && ip.includes('.') ? ip.slice(7) : ip;
 }
