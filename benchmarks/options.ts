@@ -85,7 +85,7 @@ to bench-results/<timestamp>.json).
   --wait-for-quiet S         (default 600; 0 = do not wait, just record the load)
 `;
 
-function positive(name: string, raw: string | undefined, fallback: number): number {
+export function positive(name: string, raw: string | undefined, fallback: number): number {
   if (raw === undefined) return fallback;
   const value = Number(raw);
   if (!Number.isFinite(value) || value <= 0) throw new Error(`--${name} must be a positive number, got "${raw}"`);
