@@ -23,6 +23,17 @@ export async function upsertDelivery(db: Knex, row: DeliveryState): Promise<void
     });
 }
 
+/**
+ * A replay was signalled: the delivery leaves the dead letters now, not when its workflow next records
+ * its state, so lists and bulk counts taken right after do not see it (and replay it) again. Only a
+ * still-parked row changes: one the workflow already moved on is left as it recorded it.
+ */
+export async function markReplayed(db: Knex, projectId: string, deliveryId: string): Promise<void> {
+  await db('deliveries')
+    .where({ project_id: projectId, delivery_id: deliveryId, status: 'dead_lettered' })
+    .update({ status: 'retrying', replayed_at: db.fn.now(), replays: db.raw('replays + 1'), updated_at: db.fn.now() });
+}
+
 export async function findDelivery(db: Knex, projectId: string, deliveryId: string): Promise<DeliveryRow | undefined> {
   return db('deliveries').where({ project_id: projectId, delivery_id: deliveryId }).first();
 }

@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import type { EventFlowConfig } from '../../config.ts';
 import { assertDeliverableUrl, UnsafeUrlError } from '../../deliveries/channels/webhook/ssrf.ts';
-import { countDeadLetters, deadLetterWorkflowIds, findDelivery, type DeadLetterFilter } from '../../deliveries/records.ts';
+import { countDeadLetters, deadLetterWorkflowIds, findDelivery, markReplayed, type DeadLetterFilter } from '../../deliveries/records.ts';
 import type { DeliveryRow } from '../../deliveries/types.ts';
 import type { ReplayRequest } from '../../shared/delivery.ts';
 import { discardSignal, replaySignal } from '../../../workflows/delivery.ts';
@@ -91,6 +91,7 @@ export async function replayDeadLetter({ db, temporal, config }: DeadLetterDeps,
   const row = await parked(db, projectId, id);
   await checkReplayUrl(request, row, config);
   await callTemporal(temporal, (client) => client.workflow.getHandle(row.workflow_id).signal(replaySignal, request));
+  await markReplayed(db, projectId, row.delivery_id);
   return { id: row.delivery_id, status: 'replaying' as const, workflow_id: row.workflow_id };
 }
 
@@ -112,8 +113,9 @@ export async function replayDeadLetters(
   const targets = await deadLetterWorkflowIds(db, projectId, filter, BULK_REPLAY_LIMIT);
   const request: ReplayRequest = input.retry_schedule ? { retry_schedule: input.retry_schedule } : {};
   let replayed = 0;
-  for (const { workflow_id: workflowId } of targets) {
+  for (const { workflow_id: workflowId, delivery_id: deliveryId } of targets) {
     await callTemporal(temporal, (client) => client.workflow.getHandle(workflowId).signal(replaySignal, request));
+    await markReplayed(db, projectId, deliveryId);
     replayed += 1;
   }
   return { dry_run: false, matched, replayed, remaining: matched - replayed };
