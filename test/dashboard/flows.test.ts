@@ -1,8 +1,13 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { ensureDashboardBuilt } from '../../src/dev/dashboard.ts';
+import { REPO_ROOT } from '../../src/dev/dev-env.ts';
 import { waitUntil } from '../../src/dev/process.ts';
 import { createLogger } from '../../src/logging.ts';
 import { DESKTOP, launchChromium, openPage, PHONE, type WatchedPage } from '../helpers/browser.ts';
@@ -270,6 +275,52 @@ test('an in-app notification rule: the bell counts the notification live, and it
   await owner.screenshot('notifications');
   await item.getByRole('button', { name: /^Mark .* read$/ }).click();
   await page.getByTestId('unread-count').waitFor({ state: 'detached' });
+  assertNoConsoleErrors(owner);
+});
+
+test('analytics.js (@segment/analytics-next) on another site sends a page view and a track call that show up in the dashboard', async (t) => {
+  // A customer's web page on its own origin, loading Segment's browser library from the npm package.
+  const bundle = await readFile(join(REPO_ROOT, 'node_modules/@segment/analytics-next/dist/umd/index.js'));
+  const segmentHost = `${new URL(services.apiUrl).host}/segment/v1`;
+  const site = createServer((request, response) => {
+    if (request.url === '/analytics.js') return void response.writeHead(200, { 'content-type': 'text/javascript' }).end(bundle);
+    response.writeHead(200, { 'content-type': 'text/html' }).end(`<!doctype html><title>Shop</title><h1>Shop</h1>
+      <script src="/analytics.js"></script>
+      <script>
+        window.analytics = AnalyticsNext.AnalyticsBrowser.load({
+          writeKey: ${JSON.stringify(writeKey)},
+          cdnSettings: { integrations: { 'Segment.io': { apiKey: ${JSON.stringify(writeKey)}, apiHost: ${JSON.stringify(segmentHost)}, protocol: 'http' } } },
+        });
+        window.analytics.identify('ada-browser');
+        window.analytics.page('Pricing');
+        window.analytics.track('Signed Up', { plan: 'pro' });
+      </script>`);
+  });
+  await new Promise<void>((resolve) => site.listen(0, '127.0.0.1', resolve));
+  t.after(() => new Promise<void>((resolve) => site.close(() => resolve())));
+  const siteUrl = `http://127.0.0.1:${(site.address() as AddressInfo).port}/pricing?utm_source=newsletter`;
+
+  const { page } = owner;
+  await go(page, 'Overview');
+  const feed = page.getByTestId('live-feed');
+  await feed.waitFor();
+  const shop = await openPage(browser);
+  try {
+    await shop.page.goto(siteUrl);
+    // Stored, then shown by the dashboard's live feed without a reload.
+    await feed.getByRole('link', { name: 'Signed Up' }).waitFor({ timeout: 30_000 });
+    await feed.getByRole('link', { name: 'page', exact: true }).waitFor();
+    assertNoConsoleErrors(shop);
+  } finally {
+    await shop.context.close();
+  }
+  await feed.getByRole('link', { name: 'Signed Up' }).click();
+  await page.locator('[data-testid=timeline-stage][data-kind=stored]').waitFor();
+  const event = await page.locator('pre').first().innerText();
+  assert.match(event, /"plan": "pro"/);
+  assert.match(event, /"source": "segment"/, 'the stored event says which API it came through');
+  assert.match(event, /"user_id": "ada-browser"/);
+  await owner.screenshot('segment-analytics-js');
   assertNoConsoleErrors(owner);
 });
 
