@@ -32,22 +32,35 @@ ensure_node() {
   export PATH="$TOOLS_DIR/node/bin:$PATH"
 }
 
-# The Temporal CLI and Jaeger are pinned in temporal/go.mod (a `tool` block) and built by one `go build`,
-# so their shared dependencies compile once. Rebuilt only when the pins change; the binaries in
-# .tools/bin come first on PATH, so a different `temporal` or `jaeger` elsewhere is never picked up.
+# The Temporal CLI, the Temporal server with its schema tool and Web UI (the production shape:
+# temporal/production-server.ts) and Jaeger are pinned in temporal/go.mod (a `tool` block) and built by
+# one `go build`, so their shared dependencies compile once; the UI server gets a second, cached one
+# because its main package has the server's name (`server`), and one `go build -o DIR/` writes one binary
+# per name. Rebuilt only when the pins change; the binaries in .tools/bin come first on PATH, so a
+# different `temporal` or `jaeger` elsewhere is never picked up.
 build_go_tools() {
-  local stamp="$TOOLS_DIR/bin/.go-tools" want packages=(github.com/temporalio/cli/cmd/temporal)
+  local stamp="$TOOLS_DIR/bin/.go-tools" want
+  local packages=(github.com/temporalio/cli/cmd/temporal go.temporal.io/server/cmd/server go.temporal.io/server/cmd/tools/sql)
+  local ui=github.com/temporalio/ui-server/v2/cmd/server
   [ "${EVENTFLOW_SKIP_JAEGER:-}" = "1" ] || packages+=(github.com/jaegertracing/jaeger/cmd/jaeger)
-  want="$( (cat "$EVENTFLOW_ROOT/temporal/go.mod" "$EVENTFLOW_ROOT/temporal/go.sum"; echo "${packages[*]}") | sha256sum | cut -d' ' -f1)"
+  want="$( (cat "$EVENTFLOW_ROOT/temporal/go.mod" "$EVENTFLOW_ROOT/temporal/go.sum"; echo "${packages[*]} $ui") | sha256sum | cut -d' ' -f1)"
   if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && [ -x "$TOOLS_DIR/bin/temporal" ]; then return; fi
-  command -v go >/dev/null 2>&1 || { log "go is required to build the Temporal CLI and Jaeger (temporal/go.mod)"; return 1; }
-  log "building ${packages[*]##*/} from temporal/go.mod (a cold build takes several minutes)"
+  command -v go >/dev/null 2>&1 || { log "go is required to build the Temporal CLI, server and Jaeger (temporal/go.mod)"; return 1; }
+  log "building the Temporal CLI, server, schema tool, Web UI and Jaeger from temporal/go.mod (a cold build takes about 8 minutes on two cores)"
   local out
   out="$(mktemp -d)"
   if ! (cd "$EVENTFLOW_ROOT/temporal" && GOFLAGS=-mod=mod go build -o "$out/" "${packages[@]}"); then
-    # Jaeger is optional for running the stack: a failed build costs traces, not the run.
-    log "building both failed; building the Temporal CLI alone (tracing export stays off)"
+    # Only the CLI is needed to run the stack: a failed build of the rest costs traces (Jaeger) and the
+    # --temporal=postgres mode, not the run.
+    log "building them all failed; building the Temporal CLI alone (no tracing export, no --temporal=postgres)"
     (cd "$EVENTFLOW_ROOT/temporal" && GOFLAGS=-mod=mod go build -o "$out/" github.com/temporalio/cli/cmd/temporal) || { rm -rf "$out"; return 1; }
+  fi
+  # Named for what they are: `server` and `sql` say nothing on PATH.
+  [ ! -e "$out/server" ] || mv "$out/server" "$out/temporal-server"
+  [ ! -e "$out/sql" ] || mv "$out/sql" "$out/temporal-sql-tool"
+  if [ -e "$out/temporal-server" ]; then
+    (cd "$EVENTFLOW_ROOT/temporal" && GOFLAGS=-mod=mod go build -o "$out/temporal-ui-server" "$ui") ||
+      log "building the Temporal Web UI server failed: --temporal=postgres runs without a Web UI"
   fi
   # Replaced whole, so a process still running the old binary keeps it.
   for binary in "$out"/*; do mv -f "$binary" "$TOOLS_DIR/bin/"; done

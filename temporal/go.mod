@@ -1,6 +1,9 @@
 // Pins the Go programs EventFlow runs beside Temporal: the Temporal CLI (dev server, Web UI, operator
-// commands) and Jaeger (trace store and query API). scripts/bootstrap.sh builds both with one
-// `go build`, so their shared dependencies compile once.
+// commands), the Temporal server v1.29.1 (the one the CLI embeds) with its schema tool and the Web UI
+// server v2.42.1 (production-server.ts, web-ui.ts: `./scripts/dev.sh --temporal=postgres` and the cluster
+// test), and Jaeger (trace store and query API). scripts/bootstrap.sh builds them with one `go build`
+// (and a second, cached, for the UI server, whose main package shares the server's name), so their shared
+// dependencies compile once.
 module eventflow.local/temporal-tools
 
 go 1.25.0
@@ -8,6 +11,9 @@ go 1.25.0
 tool (
 	github.com/jaegertracing/jaeger/cmd/jaeger
 	github.com/temporalio/cli/cmd/temporal
+	github.com/temporalio/ui-server/v2/cmd/server
+	go.temporal.io/server/cmd/server
+	go.temporal.io/server/cmd/tools/sql
 )
 
 require (
@@ -270,11 +276,14 @@ require (
 	github.com/ua-parser/uap-go v0.0.0-20240611065828-3a4781585db6 // indirect
 	github.com/uber-common/bark v1.3.0 // indirect
 	github.com/uber-go/tally/v4 v4.1.17 // indirect
+	github.com/urfave/cli v1.22.16 // indirect
+	github.com/urfave/cli/v2 v2.27.5 // indirect
 	github.com/valyala/bytebufferpool v1.0.0 // indirect
 	github.com/valyala/fasttemplate v1.2.2 // indirect
 	github.com/xdg-go/pbkdf2 v1.0.0 // indirect
 	github.com/xdg-go/scram v1.1.2 // indirect
 	github.com/xdg-go/stringprep v1.0.4 // indirect
+	github.com/xrash/smetrics v0.0.0-20240521201337-686a1a2994c1 // indirect
 	github.com/yusufpapurcu/wmi v1.2.4 // indirect
 	github.com/zeebo/errs v1.4.0 // indirect
 	github.com/zeebo/xxh3 v1.0.2 // indirect
