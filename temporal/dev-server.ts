@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
-import { Connection } from '@temporalio/client';
 import { parse as parseYaml } from 'yaml';
 import { createLogger, type Logger } from '../src/logging.ts';
 import { ensureSearchAttributes } from '../src/temporal/search-attributes.ts';
-import { startManagedProcess, waitUntil, hasExited } from '../src/dev/process.ts';
+import { startManagedProcess } from '../src/dev/process.ts';
+import { whenFrontendReady } from './frontend.ts';
 import { CLI_TYPE_NAMES, SEARCH_ATTRIBUTES, type SearchAttributeName } from './namespace.ts';
 
 // The Temporal CLI's dev server (server + SQLite + Web UI in one binary) for the dev stack and the
@@ -89,43 +89,12 @@ export async function startTemporalDevServer(options: TemporalDevServerOptions):
     classify: (_line, stream) => (stream === 'stderr' ? 'warn' : 'debug'),
   });
 
-  let connection: Connection | undefined;
-  try {
-    connection = await waitUntil(
-      async () => {
-        const candidate = await Connection.connect({ address, connectTimeout: '1s' });
-        try {
-          await candidate.workflowService.getSystemInfo({});
-          return candidate;
-        } catch (error) {
-          await candidate.close();
-          throw error;
-        }
-      },
-      {
-        what: `Temporal dev server on ${address}`,
-        timeoutMs: START_TIMEOUT_MS,
-        intervalMs: 250,
-        gaveUp: () => (hasExited(server) ? `exited during start-up:\n${server.recentOutput()}` : undefined),
-      },
-    );
+  const ready = await whenFrontendReady(server, address, {
+    what: 'Temporal dev server',
+    timeoutMs: START_TIMEOUT_MS,
+    stopGraceMs: 10_000,
     // The flag above only applies to namespaces the server creates, not to an existing db file.
-    await ensureSearchAttributes(connection, options.namespace);
-  } catch (error) {
-    await server.stop('SIGTERM', 10_000);
-    throw error;
-  } finally {
-    await connection?.close();
-  }
-
-  let stopping: Promise<void> | undefined;
-  return {
-    address,
-    uiUrl: options.headless ? undefined : `http://${HOST}:${uiPort}`,
-    exited: server.exited,
-    stop() {
-      stopping ??= server.stop('SIGTERM', 10_000).then(() => undefined);
-      return stopping;
-    },
-  };
+    prepare: (connection) => ensureSearchAttributes(connection, options.namespace),
+  });
+  return { address, uiUrl: options.headless ? undefined : `http://${HOST}:${uiPort}`, ...ready };
 }

@@ -153,14 +153,21 @@ function waitForReady(server: ManagedProcess, port: number): Promise<void> {
   });
 }
 
-async function ensureDatabase(adminUrl: string, database: string, log: Logger): Promise<void> {
+/** Creates `database` on the server `adminUrl` points at unless it exists; safe to call concurrently. */
+export async function ensureDatabase(adminUrl: string, database: string, log: Logger): Promise<void> {
   const client = new pg.Client({ connectionString: adminUrl });
   await client.connect();
   try {
     const found = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [database]);
     if (found.rowCount === 0) {
-      await client.query(`CREATE DATABASE ${client.escapeIdentifier(database)}`);
-      log.info({ database }, 'created database');
+      try {
+        await client.query(`CREATE DATABASE ${client.escapeIdentifier(database)}`);
+        log.info({ database }, 'created database');
+      } catch (error) {
+        // Another process created it between our look and our create: 42P04 duplicate_database, or
+        // 23505 when both inserts into pg_database raced.
+        if (!['42P04', '23505'].includes((error as { code?: string }).code ?? '')) throw error;
+      }
     }
   } finally {
     await client.end();

@@ -8,17 +8,20 @@ import { createDatabase, migrateToLatest } from '../db/connection.ts';
 import { createLogger } from '../logging.ts';
 import { ensureDashboardBuilt, HOT_RELOAD_PORT, startDashboardHotReload } from './dashboard.ts';
 import { readDevEnv, REPO_ROOT } from './dev-env.ts';
-import { startEmbeddedPostgres } from './embedded-postgres.ts';
+import { startEmbeddedPostgres, type EmbeddedPostgres } from './embedded-postgres.ts';
 import { startJaeger } from './jaeger.ts';
 import { settleAll, startManagedProcess, waitUntil, type ManagedProcess } from './process.ts';
 import { startSmtpCatcher } from './smtp-catcher.ts';
 import { parseStackFlags, STACK_USAGE } from './stack-flags.ts';
 import { claimStackLock, type StackLock } from './stack-lock.ts';
 import { startTemporalDevServer } from '../../temporal/dev-server.ts';
+import { startTemporalOnPostgres } from '../../temporal/production-server.ts';
 
 const DATA_DIR = join(REPO_ROOT, '.data');
 // Postgres on 54329, not 5432: a system Postgres may already hold that.
 const DEV_PORTS = { postgres: 54329, temporal: 7233, temporalUi: 8233, smtp: 1025, inbox: 1080 };
+// --temporal=postgres: Temporal's own databases on EventFlow's Postgres server, beside `eventflow`.
+const TEMPORAL_DATABASES = { temporal: 'temporal', visibility: 'temporal_visibility' };
 const TELEMETRY_PRELOAD = './src/telemetry/instrumentation.ts';
 const DEV_WEBHOOK_TARGETS = '127.0.0.0/8,::1,localhost';
 // The API and worker get this long to finish in-flight work before they are killed.
@@ -95,31 +98,46 @@ async function launch<T extends Running | undefined>(name: ServiceName, start: (
 
 /** Starts, side by side, each backing service the environment does not provide. */
 async function startInfrastructure() {
+  const postgresStarting = provided.databaseUrl
+    ? undefined
+    : launch('postgres', () =>
+        startEmbeddedPostgres({ dataDir: join(DATA_DIR, 'postgres'), port: DEV_PORTS.postgres, logger: log.child({ component: 'postgres' }) }),
+      );
   const [postgres, temporal, jaeger, smtp] = await settleAll([
-    provided.databaseUrl
-      ? undefined
-      : launch('postgres', () =>
-          startEmbeddedPostgres({ dataDir: join(DATA_DIR, 'postgres'), port: DEV_PORTS.postgres, logger: log.child({ component: 'postgres' }) }),
-        ),
-    provided.temporalAddress
-      ? undefined
-      : launch('temporal', () =>
-          startTemporalDevServer({
-            dbFile: join(DATA_DIR, 'temporal.db'),
-            port: DEV_PORTS.temporal,
-            uiPort: DEV_PORTS.temporalUi,
-            namespace: config.temporal.namespace,
-            // Runs carry references; the UI asks the API's codec endpoint for their events.
-            codecEndpoint: `http://127.0.0.1:${config.api.port}/codec`,
-            logger: log.child({ component: 'temporal' }),
-          }),
-        ),
+    postgresStarting,
+    provided.temporalAddress ? undefined : launch('temporal', () => startTemporal(postgresStarting)),
     provided.otlpEndpoint ? undefined : launch('jaeger', () => startJaeger({ logger: log.child({ component: 'jaeger' }) })),
     provided.smtpUrl
       ? undefined
       : launch('smtp', () => startSmtpCatcher({ smtpPort: DEV_PORTS.smtp, httpPort: DEV_PORTS.inbox })),
   ] as const);
   return { postgres, temporal, jaeger, smtp };
+}
+
+/**
+ * The dev server (one process on SQLite), or with --temporal=postgres the production server on
+ * EventFlow's Postgres server (which it waits for) with its own databases and the Web UI server.
+ */
+async function startTemporal(postgres: Promise<EmbeddedPostgres | undefined> | undefined) {
+  const common = {
+    namespace: config.temporal.namespace,
+    // Runs carry references; the UI asks the API's codec endpoint for their events.
+    codecEndpoint: `http://127.0.0.1:${config.api.port}/codec`,
+    logger: log.child({ component: 'temporal' }),
+  };
+  if (flags.temporal === 'postgres') {
+    const serverUrl = provided.databaseUrl ?? (await postgres)!.url;
+    return startTemporalOnPostgres({ ...common, databases: { serverUrl, ...TEMPORAL_DATABASES }, uiPort: DEV_PORTS.temporalUi });
+  }
+  return startTemporalDevServer({ ...common, dbFile: join(DATA_DIR, 'temporal.db'), port: DEV_PORTS.temporal, uiPort: DEV_PORTS.temporalUi });
+}
+
+/** Which Temporal runs, for the banner. */
+function temporalDescription(address: string): string {
+  if (provided.temporalAddress) return `external, at ${address}`;
+  return flags.temporal === 'postgres'
+    ? `production server on Postgres (databases ${TEMPORAL_DATABASES.temporal}, ${TEMPORAL_DATABASES.visibility}), gRPC ${address}`
+    : `dev server (SQLite, .data/temporal.db), gRPC ${address}`;
 }
 
 /** EVENTFLOW_ADMIN_KEY, or one generated on the first run and kept so restarts keep it. */
@@ -168,6 +186,7 @@ for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
 
 try {
   const startedAt = performance.now();
+  if (provided.temporalAddress && flags.temporal !== 'dev') log.warn({ temporalAddress: provided.temporalAddress }, `TEMPORAL_ADDRESS is set: --temporal=${flags.temporal} is ignored`);
   await mkdir(DATA_DIR, { recursive: true });
   lock = await claimStackLock(join(DATA_DIR, 'stack.json'), log);
   const [infra] = await Promise.all([startInfrastructure(), ensureDashboardBuilt(log.child({ component: 'dashboard' }))]);
@@ -224,7 +243,8 @@ try {
     banner({
       apiUrl,
       dashboard: `${apiUrl}/dashboard/` + (flags.dashboardHot ? `   (hot reload: http://127.0.0.1:${HOT_RELOAD_PORT}/dashboard/)` : ''),
-      temporalUi: infra.temporal?.uiUrl ?? `(external Temporal at ${temporalAddress})`,
+      temporal: temporalDescription(temporalAddress),
+      temporalUi: infra.temporal?.uiUrl ?? (provided.temporalAddress ? `(external Temporal at ${temporalAddress})` : '(none: temporal-ui-server was not built)'),
       jaeger: infra.jaeger
         ? `OTLP ${infra.jaeger.otlpHttpEndpoint}, query API ${infra.jaeger.queryUrl}/api/traces?service=eventflow-api` +
           "\n                  (a source-built Jaeger has no UI: an event's trace waterfall is in the dashboard)"
@@ -293,13 +313,14 @@ async function devLogin(apiUrl: string, databaseUrl: string): Promise<{ email: s
   return login;
 }
 
-function banner(urls: { apiUrl: string; dashboard: string; temporalUi: string; jaeger: string; inbox: string; databaseUrl: string; key: string; login: { email: string; password: string } }): string {
+function banner(urls: { apiUrl: string; dashboard: string; temporal: string; temporalUi: string; jaeger: string; inbox: string; databaseUrl: string; key: string; login: { email: string; password: string } }): string {
   return `
   EventFlow dev stack is up (Ctrl-C stops everything; state is kept in .data/)
 
     Dashboard       ${urls.dashboard}
     Login           ${urls.login.email} / ${urls.login.password}
     API             ${urls.apiUrl}
+    Temporal        ${urls.temporal}
     Temporal UI     ${urls.temporalUi}
     Jaeger          ${urls.jaeger}
     Mail inbox      ${urls.inbox}

@@ -4,10 +4,13 @@ import { test } from 'node:test';
 import { REPO_ROOT } from '../../src/dev/dev-env.ts';
 import { parseStackFlags } from '../../src/dev/stack-flags.ts';
 
-test('the dev launcher takes --dashboard-hot and refuses anything else', () => {
-  assert.deepEqual(parseStackFlags([]), { flags: { dashboardHot: false } });
-  assert.deepEqual(parseStackFlags(['--dashboard-hot']), { flags: { dashboardHot: true } });
-  for (const garbage of [['--bogus'], ['--dashboard-hot=yes'], ['start'], ['-x'], ['--dashboard-hot', 'extra']]) {
+test('the dev launcher takes --dashboard-hot and --temporal=dev|postgres and refuses anything else', () => {
+  assert.deepEqual(parseStackFlags([]), { flags: { dashboardHot: false, temporal: 'dev' } });
+  assert.deepEqual(parseStackFlags(['--dashboard-hot']), { flags: { dashboardHot: true, temporal: 'dev' } });
+  assert.deepEqual(parseStackFlags(['--temporal=postgres']), { flags: { dashboardHot: false, temporal: 'postgres' } });
+  assert.deepEqual(parseStackFlags(['--temporal', 'postgres', '--dashboard-hot']), { flags: { dashboardHot: true, temporal: 'postgres' } });
+  assert.deepEqual(parseStackFlags(['--temporal=dev']), { flags: { dashboardHot: false, temporal: 'dev' } });
+  for (const garbage of [['--bogus'], ['--dashboard-hot=yes'], ['start'], ['-x'], ['--dashboard-hot', 'extra'], ['--temporal=mysql'], ['--temporal']]) {
     const parsed = parseStackFlags(garbage);
     assert.ok('error' in parsed, `${garbage.join(' ')} is refused`);
   }
