@@ -46,8 +46,8 @@ export function temporalUnavailable(cause?: unknown): ApiError {
  * Acceptance could not be committed (Postgres unreachable or failing): nothing was accepted, so a retry
  * is safe. The cause is logged by the error middleware, never sent.
  */
-export function databaseUnavailable(cause?: unknown): ApiError {
-  const error = new ApiError(503, 'database_unavailable', 'events cannot be accepted right now; retry later', [], { 'Retry-After': '5' });
+export function databaseUnavailable(cause?: unknown, message = 'events cannot be accepted right now; retry later'): ApiError {
+  const error = new ApiError(503, 'database_unavailable', message, [], { 'Retry-After': '5' });
   if (cause !== undefined) error.cause = cause;
   return error;
 }

@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import type { Middleware } from 'koa';
-import { ApiError, notFound } from '../errors.ts';
+import { ApiError, databaseUnavailable, notFound } from '../errors.ts';
 import { roleOf, membershipsOf } from '../../accounts/queries.ts';
 import { allows, type Action, type Standing } from '../../auth/policy.ts';
 import type { Principal, UserIdentity } from '../../auth/principal.ts';
@@ -72,7 +72,11 @@ export function createAuthenticator(db: Knex, signer: TokenSigner, ttlMs = KEY_C
     const cached = cache.get(cacheKey);
     if (cached && cached.expiresAt > now) return cached.principal;
 
-    const entry: CacheEntry = { principal: findActiveKey(db, keyHash), expiresAt: now + ttlMs };
+    // Postgres down: the documented 503 with Retry-After (nothing was done, a retry is safe), not a 500.
+    const principal = findActiveKey(db, keyHash).catch((error: unknown) => {
+      throw databaseUnavailable(error, 'the API key cannot be checked right now; retry later');
+    });
+    const entry: CacheEntry = { principal, expiresAt: now + ttlMs };
     cache.delete(cacheKey);
     if (cache.size >= MAX_CACHED_KEYS) cache.delete(cache.keys().next().value as string); // oldest first
     cache.set(cacheKey, entry);
