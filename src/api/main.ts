@@ -38,7 +38,8 @@ const root = await ensureRootKey(db, config.api.adminKey, { revokeOtherRootKeys:
 log.info({ projectId: root.projectId, revokedPreviousRootKeys: root.revokedOthers }, 'root admin key ready');
 
 // One client for the process. If Temporal is down at boot the API still starts (/ready reports it,
-// ingestion answers 503) and keeps connecting in the background; once connected, gRPC reconnects itself.
+// ingestion still accepts into Postgres, calls that need Temporal answer 503) and keeps connecting in
+// the background; once connected, gRPC reconnects itself.
 const temporal: TemporalClientRef = { current: undefined };
 const stopConnecting = new AbortController();
 const connecting = (async () => {

@@ -4,7 +4,8 @@ import { withDeadline } from '../deadline.ts';
 
 /**
  * The API's one Temporal client. Empty while the boot-time connection is still being retried in the
- * background: ingestion answers 503 and /ready names Temporal until it is filled.
+ * background: calls that need Temporal (replay, batch status) answer 503 and /ready names Temporal until
+ * it is filled; ingestion does not wait for it (acceptance is a Postgres commit).
  */
 export interface TemporalClientRef {
   current: Client | undefined;
