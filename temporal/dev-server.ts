@@ -48,6 +48,8 @@ export interface TemporalDevServer {
   /** Settles if the server exits, expectedly or not. */
   exited: Promise<unknown>;
   stop(): Promise<void>;
+  /** SIGKILL, as a crash would (fault tests). */
+  kill(): Promise<void>;
 }
 
 const HOST = '127.0.0.1';

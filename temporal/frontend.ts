@@ -9,6 +9,8 @@ export interface ReadyServer {
   exited: Promise<unknown>;
   /** SIGTERM, then SIGKILL after the grace period; calling it again waits for the same stop. */
   stop(): Promise<void>;
+  /** SIGKILL at once, as a crash would (fault tests); settles when the process is gone. */
+  kill(): Promise<void>;
 }
 
 export interface FrontendReadyOptions {
@@ -57,6 +59,10 @@ export async function whenFrontendReady(server: ManagedProcess, address: string,
     exited: server.exited,
     stop() {
       stopping ??= server.stop('SIGTERM', options.stopGraceMs).then(() => undefined);
+      return stopping;
+    },
+    kill() {
+      stopping ??= server.stop('SIGKILL', 0).then(() => undefined);
       return stopping;
     },
   };

@@ -169,6 +169,8 @@ export interface TemporalServerNode {
   /** Settles if the node exits, expectedly or not. */
   exited: Promise<unknown>;
   stop(): Promise<void>;
+  /** SIGKILL, as a crash would (fault tests). */
+  kill(): Promise<void>;
 }
 
 /**
