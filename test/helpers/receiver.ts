@@ -14,7 +14,10 @@ export interface Receiver {
   url: string;
   requests: ReceivedRequest[];
   respondWith(responder: Responder): void;
+  /** Stops listening and resolves once every open connection has ended: new connections are refused. */
   close(): Promise<void>;
+  /** Listens again on the same port (a receiver back from an outage), keeping `requests`. */
+  reopen(): Promise<void>;
 }
 
 /** A real HTTP webhook receiver on 127.0.0.1 that records every request it gets. */
@@ -32,7 +35,15 @@ export async function startReceiver(responder: Responder = () => ({ status: 200 
       res.end(answer.body ?? '');
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const listen = (port: number) =>
+    new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, '127.0.0.1', () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+  await listen(0);
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}/hook`,
@@ -41,5 +52,6 @@ export async function startReceiver(responder: Responder = () => ({ status: 200 
       respond = next;
     },
     close: () => new Promise((resolve) => server.close(() => resolve())),
+    reopen: () => listen(port),
   };
 }
