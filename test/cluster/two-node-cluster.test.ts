@@ -2,17 +2,11 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { test } from 'node:test';
 import pg from 'pg';
-import { findExecutable, getFreePort } from '../../src/dev/process.ts';
 import { createLogger } from '../../src/logging.ts';
-import {
-  ensureTemporalSchema,
-  freeNodePorts,
-  startTemporalServerNode,
-  type TemporalDatabases,
-  type TemporalServerNode,
-} from '../../temporal/production-server.ts';
+import { ensureTemporalSchema, type TemporalServerNode } from '../../temporal/production-server.ts';
 import { waitFor } from '../helpers/projects.ts';
 import { startServices, type Services } from '../helpers/services.ts';
+import { assertClusterBinaries, assertOneRing, clusterDatabases, dropDatabases, metricSum, startCluster } from '../helpers/temporal-cluster.ts';
 
 // CLUSTER PROFILE — the production shape, two of everything: a two-node Temporal cluster (two server
 // processes on one pair of Postgres databases, membership over loopback ports), two API processes and two
@@ -32,11 +26,8 @@ const DRAIN_TIMEOUT_MS = 90_000;
 const DATABASE_URL = process.env.DATABASE_URL!;
 
 test('a two-node Temporal cluster with two APIs and two workers stores every accepted event once, spread over all of them', { timeout: 240_000 }, async (t) => {
-  for (const binary of ['temporal-server', 'temporal-sql-tool']) {
-    assert.ok(await findExecutable(binary), `${binary} is not on PATH: scripts/bootstrap.sh builds it from temporal/go.mod (run ./scripts/test.sh)`);
-  }
-  const suffix = randomBytes(4).toString('hex');
-  const databases: TemporalDatabases = { serverUrl: DATABASE_URL, temporal: `temporal_${suffix}`, visibility: `temporal_visibility_${suffix}` };
+  await assertClusterBinaries();
+  const databases = clusterDatabases(DATABASE_URL);
   const log = createLogger('cluster-test', process.env.LOG_LEVEL || 'warn');
   const nodes: TemporalServerNode[] = [];
   const pairs: Services[] = [];
@@ -44,26 +35,12 @@ test('a two-node Temporal cluster with two APIs and two workers stores every acc
     const startedAt = performance.now();
     await ensureTemporalSchema(databases, { logger: log });
     const schemaMs = performance.now() - startedAt;
-    // One after the other: the first node creates the cluster's records, the second joins it.
-    for (let index = 0; index < 2; index++) {
-      nodes.push(
-        await startTemporalServerNode({
-          databases,
-          ports: await freeNodePorts(),
-          clusterAddress: nodes[0]?.address,
-          namespace: process.env.TEMPORAL_NAMESPACE ?? 'default',
-          metricsPort: await getFreePort(),
-          // Joining nodes log transient errors (shard ownership, membership) as warnings; a failed start
-          // still reports the node's last output in the thrown error.
-          logger: log.child({ component: `temporal-node-${index + 1}` }, { level: 'error' }),
-        }),
-      );
-    }
+    await startCluster(databases, 2, log, (node) => nodes.push(node));
     const clusterMs = performance.now() - startedAt;
     await assertOneRing(databases, nodes.length);
 
     // Both pairs on one task queue and one root key (an API's boot revokes other root keys).
-    const shared = { TEMPORAL_TASK_QUEUE: `cluster-${suffix}`, EVENTFLOW_ADMIN_KEY: `ef_test_${randomBytes(16).toString('hex')}` };
+    const shared = { TEMPORAL_TASK_QUEUE: `cluster-${databases.temporal}`, EVENTFLOW_ADMIN_KEY: `ef_test_${randomBytes(16).toString('hex')}` };
     pairs.push(...(await Promise.all(nodes.map((node) => startServices(t, { ...shared, TEMPORAL_ADDRESS: node.address })))));
     t.diagnostic(`schema ${Math.round(schemaMs)} ms, two nodes up after ${Math.round(clusterMs)} ms, everything after ${Math.round(performance.now() - startedAt)} ms`);
 
@@ -124,24 +101,6 @@ test('a two-node Temporal cluster with two APIs and two workers stores every acc
   }
 });
 
-/** Both nodes' four services are alive in the one membership table the cluster shares. */
-async function assertOneRing(databases: TemporalDatabases, nodeCount: number): Promise<void> {
-  const db = new pg.Client({ connectionString: databaseUrlOf(databases.serverUrl, databases.temporal) });
-  await db.connect();
-  try {
-    const { rows } = await db.query<{ role: number; hosts: string }>(
-      `SELECT role, count(DISTINCT rpc_port) AS hosts FROM cluster_membership WHERE record_expiry > now() GROUP BY role ORDER BY role`,
-    );
-    assert.deepEqual(
-      rows.map((row) => Number(row.hosts)),
-      [nodeCount, nodeCount, nodeCount, nodeCount],
-      'frontend, history, matching and worker each have a member per node',
-    );
-  } finally {
-    await db.end();
-  }
-}
-
 async function createProject(apiUrl: string, rootKey: string): Promise<{ id: string; key: string }> {
   const response = await fetch(`${apiUrl}/v1/projects`, {
     method: 'POST',
@@ -186,34 +145,4 @@ async function sendLoad(apiUrls: string[], key: string, died: () => string | und
   };
   await Promise.all(Array.from({ length: CONCURRENCY }, sender));
   return { ids, perApi };
-}
-
-/** The sum of a Prometheus metric's samples (those whose labels include every one of `labels`). */
-async function metricSum(url: string, name: string, labels: string[] = []): Promise<number> {
-  const text = await (await fetch(url)).text();
-  let sum = 0;
-  for (const line of text.split('\n')) {
-    const match = new RegExp(`^${name}(\\{[^}]*\\})? ([0-9.e+-]+)$`).exec(line);
-    if (match && labels.every((label) => (match[1] ?? '').includes(label))) sum += Number(match[2]);
-  }
-  return sum;
-}
-
-function databaseUrlOf(serverUrl: string, database: string): string {
-  const url = new URL(serverUrl);
-  url.pathname = `/${database}`;
-  return url.toString();
-}
-
-async function dropDatabases(databases: TemporalDatabases): Promise<void> {
-  const db = new pg.Client({ connectionString: databaseUrlOf(databases.serverUrl, 'postgres') });
-  await db.connect();
-  try {
-    for (const name of [databases.temporal, databases.visibility]) {
-      // FORCE: a stopped node's pool may not have closed every connection yet.
-      await db.query(`DROP DATABASE IF EXISTS ${db.escapeIdentifier(name)} WITH (FORCE)`);
-    }
-  } finally {
-    await db.end();
-  }
 }
